@@ -1,0 +1,21 @@
+# Build options: C11, warnings, sanitizers.
+set(CMAKE_C_STANDARD 11)
+set(CMAKE_C_STANDARD_REQUIRED ON)
+set(CMAKE_C_EXTENSIONS OFF)
+set(CMAKE_POSITION_INDEPENDENT_CODE ON)
+if(NOT CMAKE_BUILD_TYPE AND NOT CMAKE_CONFIGURATION_TYPES)
+  set(CMAKE_BUILD_TYPE RelWithDebInfo CACHE STRING "" FORCE)
+endif()
+
+option(MPSTORE_WERROR "Treat warnings as errors" OFF)
+option(MPSTORE_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+
+add_compile_options(-Wall -Wextra -Wshadow -Wno-unused-parameter)
+add_compile_definitions(_POSIX_C_SOURCE=200809L _DEFAULT_SOURCE)
+if(MPSTORE_WERROR)
+  add_compile_options(-Werror)
+endif()
+if(MPSTORE_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()

@@ -1,0 +1,247 @@
+/* main.c - mpstored: flags, start-up, signals, shutdown. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commit.h"
+#include "mpstore/mpstore.h"
+#include "session.h"
+
+#define DEFAULT_LISTEN "ipc:///tmp/mpstore.ipc"
+#define DEFAULT_PUB    "ipc:///tmp/mpstore-pub.ipc"
+#define DEFAULT_DB     "mpstore.db"
+
+/* Loads --schema files; provided by schema.c when linked in. */
+int mpsd_schema_start(mpsd_daemon *d, char *err, size_t errlen) __attribute__((weak));
+void mpsd_schema_stop(mpsd_daemon *d) __attribute__((weak));
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: mpstored [options]\n"
+	    "\n"
+	    "Serves shared lists, dicts, counters, queues, locks and more to other\n"
+	    "processes over nng (see docs/protocol.md).\n"
+	    "\n"
+	    "  --listen URL          serve requests on URL (repeatable; ipc://, tcp://,\n"
+	    "                        tls+tcp://); default " DEFAULT_LISTEN "\n"
+	    "  --pub URL             publish change notifications on URL;\n"
+	    "                        default " DEFAULT_PUB " ('' for none)\n"
+	    "  --db PATH             SQLite database file; default ./" DEFAULT_DB ";\n"
+	    "                        ':memory:' keeps nothing on disk\n"
+	    "  --durability MODE     log (default): acknowledged writes survive kill -9;\n"
+	    "                        fsync: they survive power loss; snapshot: periodic\n"
+	    "                        snapshots only; memory: nothing is kept\n"
+	    "  --snapshot-interval S[:N]  snapshot every S seconds and/or N changes\n"
+	    "                        (default 60:100000; 0 disables that trigger)\n"
+	    "  --lease SECONDS       session lease: a silent client's locks are released\n"
+	    "                        after this long (default 10; clients ping every third)\n"
+	    "  --max-message BYTES   largest request accepted (default 16777216)\n"
+	    "  --history N           changes kept in memory for watchers (default 100000)\n"
+	    "  --contexts N          requests received at once (default 64)\n"
+	    "  --schema FILE.pb      load a descriptor set (protoc --include_imports -o)\n"
+	    "  -v, --verbose         log sessions and more\n"
+	    "  --version             print the version\n"
+	    "  -h, --help            this text\n");
+}
+
+static int parse_i64(const char *s, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, mpsd_config *c)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		int64_t     n;
+#define NEED()                                                                     \
+	do {                                                                       \
+		if (v == NULL) {                                                   \
+			fprintf(stderr, "mpstored: %s needs a value\n", a);        \
+			return 2;                                                  \
+		}                                                                  \
+		i++;                                                               \
+	} while (0)
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			exit(0);
+		} else if (strcmp(a, "--version") == 0) {
+			printf("mpstored %s (protocol %d)\n", MPS_VERSION_STRING, MPS_PROTOCOL_VERSION);
+			exit(0);
+		} else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+			c->verbose = 1;
+		} else if (strcmp(a, "--listen") == 0) {
+			NEED();
+			if (c->nlisten == MPSD_MAX_LISTEN) {
+				fprintf(stderr, "mpstored: at most %d --listen\n", MPSD_MAX_LISTEN);
+				return 2;
+			}
+			c->listen[c->nlisten++] = v;
+		} else if (strcmp(a, "--pub") == 0) {
+			NEED();
+			c->pub_url = v;
+		} else if (strcmp(a, "--db") == 0) {
+			NEED();
+			c->db_path = v;
+		} else if (strcmp(a, "--durability") == 0) {
+			NEED();
+			if (strcmp(v, "log") == 0)
+				c->durability = MPSD_DUR_LOG;
+			else if (strcmp(v, "fsync") == 0)
+				c->durability = MPSD_DUR_FSYNC;
+			else if (strcmp(v, "snapshot") == 0)
+				c->durability = MPSD_DUR_SNAPSHOT;
+			else if (strcmp(v, "memory") == 0)
+				c->durability = MPSD_DUR_MEMORY;
+			else {
+				fprintf(stderr, "mpstored: --durability: log, fsync, snapshot or memory\n");
+				return 2;
+			}
+		} else if (strcmp(a, "--snapshot-interval") == 0) {
+			NEED();
+			char  buf[64];
+			snprintf(buf, sizeof(buf), "%s", v);
+			char *colon = strchr(buf, ':');
+			if (colon != NULL)
+				*colon++ = '\0';
+			int64_t s = 0, k = 0;
+			if ((buf[0] && parse_i64(buf, &s) != 0) ||
+			    (colon != NULL && parse_i64(colon, &k) != 0)) {
+				fprintf(stderr, "mpstored: --snapshot-interval SECONDS[:CHANGES]\n");
+				return 2;
+			}
+			c->snapshot_secs = s;
+			c->snapshot_changes = colon != NULL ? k : 0;
+		} else if (strcmp(a, "--lease") == 0) {
+			NEED();
+			char  *end;
+			double s = strtod(v, &end);
+			if (end == v || *end != '\0' || s <= 0) {
+				fprintf(stderr, "mpstored: --lease takes seconds > 0\n");
+				return 2;
+			}
+			c->lease_ms = (int64_t)(s * 1000);
+		} else if (strcmp(a, "--max-message") == 0) {
+			NEED();
+			if (parse_i64(v, &n) != 0 || n < 1024) {
+				fprintf(stderr, "mpstored: --max-message takes bytes >= 1024\n");
+				return 2;
+			}
+			c->max_msg = (size_t)n;
+		} else if (strcmp(a, "--history") == 0) {
+			NEED();
+			if (parse_i64(v, &n) != 0) {
+				fprintf(stderr, "mpstored: --history takes a count\n");
+				return 2;
+			}
+			c->history = (size_t)n;
+		} else if (strcmp(a, "--contexts") == 0) {
+			NEED();
+			if (parse_i64(v, &n) != 0 || n < 1 || n > 4096) {
+				fprintf(stderr, "mpstored: --contexts takes 1 to 4096\n");
+				return 2;
+			}
+			c->contexts = (int)n;
+		} else if (strcmp(a, "--schema") == 0) {
+			NEED();
+			if (c->nschemas == 16) {
+				fprintf(stderr, "mpstored: at most 16 --schema\n");
+				return 2;
+			}
+			c->schemas[c->nschemas++] = v;
+		} else {
+			fprintf(stderr, "mpstored: unknown option '%s' (see --help)\n", a);
+			return 2;
+		}
+#undef NEED
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static mpsd_daemon d;
+	mpsd_config       *c = &d.cfg;
+	c->durability = MPSD_DUR_LOG;
+	c->snapshot_secs = 60;
+	c->snapshot_changes = 100000;
+	c->lease_ms = 10000;
+	c->max_msg = 16u << 20;
+	c->history = 100000;
+	c->contexts = 64;
+	int rv = parse_args(argc, argv, c);
+	if (rv != 0)
+		return rv;
+	if (c->nlisten == 0)
+		c->listen[c->nlisten++] = DEFAULT_LISTEN;
+	if (c->pub_url == NULL)
+		c->pub_url = DEFAULT_PUB;
+	if (c->db_path == NULL)
+		c->db_path = DEFAULT_DB;
+	if (strcmp(c->db_path, ":memory:") == 0)
+		c->durability = MPSD_DUR_MEMORY;
+
+	/* signals are taken by sigwait below, never by nng's threads */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	char err[1024];
+	d.st = mpsd_store_alloc();
+	d.sess = mpsd_sessions_alloc();
+	if (d.st == NULL || d.sess == NULL) {
+		fprintf(stderr, "mpstored: out of memory\n");
+		return 1;
+	}
+	if (mpsd_schema_start != NULL && mpsd_schema_start(&d, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mpstored: %s\n", err);
+		return 1;
+	}
+	if (mpsd_commit_start(&d, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mpstored: %s\n", err);
+		mpsd_commit_stop(&d);
+		return 1;
+	}
+	if (mpsd_server_start(&d, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mpstored: %s\n", err);
+		mpsd_server_stop(&d);
+		mpsd_commit_stop(&d);
+		mpsd_server_free(&d);
+		return 1;
+	}
+	mpsd_log("serving %s (pub %s), database %s, durability %s, revision %llu, %zu containers",
+	    c->listen[0], c->pub_url[0] ? c->pub_url : "none",
+	    c->durability == MPSD_DUR_MEMORY ? "none" : c->db_path,
+	    (const char *[]){"memory", "log", "fsync", "snapshot"}[c->durability],
+	    (unsigned long long)mpsd_store_revision(d.st), mpsd_store_count(d.st));
+
+	int sig = 0;
+	while (sig != SIGINT && sig != SIGTERM) {
+		if (sigwait(&set, &sig) != 0)
+			break;
+	}
+	mpsd_log("signal %d: shutting down", sig);
+	mpsd_server_stop(&d);
+	mpsd_commit_stop(&d);
+	mpsd_server_free(&d);
+	if (mpsd_schema_stop != NULL)
+		mpsd_schema_stop(&d);
+	mpsd_sessions_free(d.sess);
+	mpsd_store_free(d.st);
+	mpsd_log("stopped");
+	return 0;
+}

@@ -1,0 +1,181 @@
+/* session.c - client sessions, leases and the answer cache for re-sends. */
+#include "session.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct mpsd_sessions {
+	mpsd_session **buckets;
+	size_t         nbuckets, count;
+};
+
+mpsd_sessions *mpsd_sessions_alloc(void)
+{
+	mpsd_sessions *ss = calloc(1, sizeof(*ss));
+	if (ss == NULL)
+		return NULL;
+	ss->nbuckets = 256;
+	ss->buckets = calloc(ss->nbuckets, sizeof(*ss->buckets));
+	if (ss->buckets == NULL) {
+		free(ss);
+		return NULL;
+	}
+	return ss;
+}
+
+static void session_free(mpsd_session *s)
+{
+	for (size_t i = 0; i < MPSD_DEDUPE_SLOTS; i++)
+		free(s->slots[i].data);
+	free(s);
+}
+
+void mpsd_sessions_free(mpsd_sessions *ss)
+{
+	if (ss == NULL)
+		return;
+	for (size_t i = 0; i < ss->nbuckets; i++) {
+		mpsd_session *s = ss->buckets[i];
+		while (s != NULL) {
+			mpsd_session *n = s->next;
+			session_free(s);
+			s = n;
+		}
+	}
+	free(ss->buckets);
+	free(ss);
+}
+
+size_t mpsd_sessions_count(const mpsd_sessions *ss) { return ss->count; }
+
+static size_t bucket(const mpsd_sessions *ss, uint64_t id)
+{
+	return (size_t)((id * 0x9E3779B97F4A7C15ull) >> 32) & (ss->nbuckets - 1);
+}
+
+static void grow(mpsd_sessions *ss)
+{
+	size_t         n = ss->nbuckets * 2;
+	mpsd_session **b = calloc(n, sizeof(*b));
+	if (b == NULL)
+		return;
+	size_t old = ss->nbuckets;
+	mpsd_session **ob = ss->buckets;
+	ss->buckets = b;
+	ss->nbuckets = n;
+	for (size_t i = 0; i < old; i++) {
+		mpsd_session *s = ob[i];
+		while (s != NULL) {
+			mpsd_session *nx = s->next;
+			size_t        k = bucket(ss, s->id);
+			s->next = b[k];
+			b[k] = s;
+			s = nx;
+		}
+	}
+	free(ob);
+}
+
+mpsd_session *mpsd_session_find(mpsd_sessions *ss, uint64_t id)
+{
+	for (mpsd_session *s = ss->buckets[bucket(ss, id)]; s != NULL; s = s->next)
+		if (s->id == id)
+			return s;
+	return NULL;
+}
+
+mpsd_session *mpsd_session_get(mpsd_sessions *ss, uint64_t id)
+{
+	size_t k = bucket(ss, id);
+	for (mpsd_session *s = ss->buckets[k]; s != NULL; s = s->next)
+		if (s->id == id)
+			return s;
+	mpsd_session *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	s->id = id;
+	s->next = ss->buckets[k];
+	ss->buckets[k] = s;
+	if (++ss->count > ss->nbuckets * 2)
+		grow(ss);
+	return s;
+}
+
+void mpsd_session_touch(mpsd_session *s, uint32_t pipe, int64_t now_ms)
+{
+	s->pipe = pipe;
+	s->last_seen = now_ms;
+}
+
+int mpsd_session_seen(mpsd_session *s, uint64_t reqid, mpsd_req *r, const uint8_t **data,
+    size_t *len, mpsd_req **pending)
+{
+	mpsd_dedupe *d = &s->slots[reqid % MPSD_DEDUPE_SLOTS];
+	if (reqid != 0 && d->id == reqid) {
+		if (d->data != NULL) {
+			*data = d->data;
+			*len = d->len;
+			return MPSD_SEEN_DONE;
+		}
+		if (d->pending != NULL) {
+			*pending = d->pending;
+			return MPSD_SEEN_PENDING;
+		}
+	}
+	/* a newer id takes the slot; the older answer is forgotten */
+	free(d->data);
+	d->data = NULL;
+	d->id = reqid;
+	d->pending = r;
+	return MPSD_SEEN_NEW;
+}
+
+void mpsd_session_answered(mpsd_session *s, uint64_t reqid, const void *data, size_t len, int keep)
+{
+	mpsd_dedupe *d = &s->slots[reqid % MPSD_DEDUPE_SLOTS];
+	if (d->id != reqid)
+		return;
+	d->pending = NULL;
+	if (keep && (d->data = malloc(len ? len : 1)) != NULL) {
+		memcpy(d->data, data, len);
+		d->len = len;
+	} else {
+		d->id = 0;
+	}
+}
+
+void mpsd_session_forget(mpsd_session *s, uint64_t reqid)
+{
+	mpsd_dedupe *d = &s->slots[reqid % MPSD_DEDUPE_SLOTS];
+	if (d->id == reqid && d->data == NULL) {
+		d->pending = NULL;
+		d->id = 0;
+	}
+}
+
+void mpsd_sessions_reap(mpsd_sessions *ss, uint32_t pipe, int64_t now_ms, int64_t lease_ms,
+    void (*fn)(void *arg, uint64_t sid), void *arg)
+{
+	for (size_t i = 0; i < ss->nbuckets; i++) {
+		mpsd_session **pp = &ss->buckets[i];
+		while (*pp != NULL) {
+			mpsd_session *s = *pp;
+			int dead = (pipe != 0 && s->pipe == pipe) ||
+			    (lease_ms > 0 && now_ms - s->last_seen > lease_ms);
+			int busy = 0;
+			if (dead) /* a request still being answered keeps it alive */
+				for (size_t k = 0; k < MPSD_DEDUPE_SLOTS && !busy; k++)
+					busy = s->slots[k].pending != NULL && pipe == 0;
+			if (!dead || busy) {
+				pp = &s->next;
+				continue;
+			}
+			*pp = s->next;
+			ss->count--;
+			uint64_t sid = s->id;
+			/* pending requests of a dead pipe will never be answered */
+			session_free(s);
+			fn(arg, sid);
+		}
+	}
+}

@@ -1,0 +1,57 @@
+/*
+ * session.h - client sessions: one per client_id, bound to the connection
+ * (nng pipe) it last used, with a lease renewed by every request, and a
+ * cache of recent answers so that a re-sent mutation is answered, not
+ * applied twice. All calls under the store lock.
+ */
+#ifndef MPSD_SESSION_H
+#define MPSD_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon.h"
+
+#define MPSD_DEDUPE_SLOTS 1024
+
+typedef struct mpsd_dedupe {
+	uint64_t  id;      /* request id, 0 = empty */
+	uint8_t  *data;    /* packed answer, NULL while pending */
+	size_t    len;
+	mpsd_req *pending; /* the request being answered */
+} mpsd_dedupe;
+
+typedef struct mpsd_session {
+	uint64_t             id;
+	uint32_t             pipe;
+	int64_t              last_seen;
+	struct mpsd_session *next; /* hash chain */
+	mpsd_dedupe          slots[MPSD_DEDUPE_SLOTS];
+} mpsd_session;
+
+mpsd_sessions *mpsd_sessions_alloc(void);
+void           mpsd_sessions_free(mpsd_sessions *ss);
+size_t         mpsd_sessions_count(const mpsd_sessions *ss);
+
+/* The session for id, created if missing (NULL only when out of memory). */
+mpsd_session *mpsd_session_get(mpsd_sessions *ss, uint64_t id);
+mpsd_session *mpsd_session_find(mpsd_sessions *ss, uint64_t id); /* NULL if none */
+void          mpsd_session_touch(mpsd_session *s, uint32_t pipe, int64_t now_ms);
+
+/* Dedupe: MPSD_SEEN_NEW (not seen; now recorded as pending with r),
+ * MPSD_SEEN_DONE (data and len: the first answer), MPSD_SEEN_PENDING
+ * (pending: the request still being answered). */
+enum { MPSD_SEEN_NEW = 0, MPSD_SEEN_DONE, MPSD_SEEN_PENDING };
+int  mpsd_session_seen(mpsd_session *s, uint64_t reqid, mpsd_req *r, const uint8_t **data,
+     size_t *len, mpsd_req **pending);
+/* The answer to reqid: kept (copied) when keep, else the slot is freed. */
+void mpsd_session_answered(mpsd_session *s, uint64_t reqid, const void *data, size_t len, int keep);
+/* The request of reqid was abandoned (dead client): forget it. */
+void mpsd_session_forget(mpsd_session *s, uint64_t reqid);
+
+/* Remove and report (fn) every session bound to pipe, or whose lease
+ * ended before now minus lease_ms (pipe 0: lease check only). */
+void mpsd_sessions_reap(mpsd_sessions *ss, uint32_t pipe, int64_t now_ms, int64_t lease_ms,
+    void (*fn)(void *arg, uint64_t sid), void *arg);
+
+#endif

@@ -1,0 +1,91 @@
+/*
+ * store.h - the registry of containers, the global revision, and running
+ * ops against them. The store knows nothing of nng or SQLite: dispatch.c
+ * drives it from the transport, persistence plugs in through mpsd_persist.
+ *
+ * Locking: one store lock (mpsd_store_lock) serialises every op, like
+ * Redis's single thread; all functions below except alloc/free/lock expect
+ * it to be held.
+ */
+#ifndef MPSD_STORE_H
+#define MPSD_STORE_H
+
+#include "exec.h"
+
+mpsd_store *mpsd_store_alloc(void);
+void        mpsd_store_free(mpsd_store *st); /* frees every container */
+void        mpsd_store_lock(mpsd_store *st);
+void        mpsd_store_unlock(mpsd_store *st);
+
+mpsd_container *mpsd_store_find(mpsd_store *st, const char *name);
+uint64_t        mpsd_store_revision(const mpsd_store *st);
+void            mpsd_store_set_revision(mpsd_store *st, uint64_t rev); /* recovery */
+uint64_t        mpsd_store_next_revision(mpsd_store *st);
+uint64_t        mpsd_store_next_token(mpsd_store *st);
+void            mpsd_store_set_token(mpsd_store *st, uint64_t token);  /* recovery */
+size_t          mpsd_store_count(const mpsd_store *st);
+
+/* Iterate containers in name order (ls, snapshot). Return non-zero to stop. */
+int mpsd_store_foreach(mpsd_store *st, int (*fn)(void *arg, mpsd_container *c), void *arg);
+
+/*
+ * Run one op: finds the container, checks the op applies to its kind,
+ * and calls the handler (or the built-in admin ops). x must be set up
+ * (st, op, res, arena, session_id). Returns 0, a status, or MPSD_PARK.
+ */
+int mpsd_store_exec(mpsd_store *st, mpsd_exec *x);
+
+/* Whether the op may change state (read-only mode, dedupe). */
+int mpsd_store_op_writes(mpsd_store *st, const Mpstore__Op *op);
+uint64_t mpsd_store_token(const mpsd_store *st);
+
+/* Fill info (strings point into c: copy before unlocking). */
+void mpsd_store_info(const mpsd_container *c, Mpstore__ContainerInfo *info);
+
+/* Apply one committed change (recovery). Creates/deletes containers for
+ * CH_CREATE/CH_DELETE/CH_RESYNC. Returns a status and a message in err. */
+int mpsd_store_apply(mpsd_store *st, const Mpstore__Change *ch, char *err, size_t errlen);
+
+/* Dump one container as change records (see mpsd_kind.dump), info set. */
+int mpsd_store_dump(mpsd_store *st, mpsd_container *c, size_t chunk, mpsd_emit_fn emit, void *arg);
+
+/* Schema hook: validates message elements (set by schema.c; NULL = none
+ * loaded, and every TYPE_MESSAGE value is refused). Returns 0 or a status
+ * with a message naming the type and the problem. */
+typedef int (*mpsd_msg_check_fn)(void *arg, const char *type, const uint8_t *data, size_t len,
+    char *err, size_t errlen);
+void mpsd_store_set_msg_check(mpsd_store *st, mpsd_msg_check_fn fn, void *arg);
+int  mpsd_store_msg_check(mpsd_store *st, const char *type, const uint8_t *data, size_t len,
+     char *err, size_t errlen);
+
+/* Create a container directly (recovery, schema-declared containers). */
+int mpsd_store_create(mpsd_store *st, const Mpstore__Op *create, mpsd_container **out, char *err,
+    size_t errlen);
+
+/*
+ * Parked ops (waiters). A resume function re-runs a waiter's op (with
+ * x->w = w, x->expired as given) and returns MPSD_PARK if it still waits;
+ * otherwise it answers the request and calls mpsd_waiter_free(w).
+ */
+typedef int (*mpsd_resume_fn)(void *owner, mpsd_waiter *w, int expired);
+
+/* Re-run the waiters of every container changed since the last call, in
+ * arrival order (stopping at the first that parks again unless the kind
+ * wakes all), and of deleted containers (they then fail ERR_NOT_FOUND). */
+void mpsd_store_run_wakeups(mpsd_store *st, mpsd_resume_fn fn);
+/* Re-run, with expired set, every waiter whose deadline is <= now_ms. */
+void    mpsd_store_expire(mpsd_store *st, int64_t now_ms, mpsd_resume_fn fn);
+int64_t mpsd_store_next_deadline(const mpsd_store *st); /* INT64_MAX: none */
+size_t  mpsd_store_nwaiters(const mpsd_store *st);
+void   *mpsd_waiter_owner(mpsd_waiter *w);
+mpsd_container *mpsd_waiter_container(mpsd_waiter *w); /* NULL once deleted */
+void    mpsd_waiter_free(mpsd_waiter *w);
+
+/* A session ended: its waiters are removed (drop is called with each
+ * owner, which must free the request without answering), then every
+ * container's kind releases what the session held, with changes recorded
+ * through x (an exec with no op). */
+void mpsd_store_session_gone(mpsd_store *st, mpsd_exec *x, uint64_t session_id,
+    void (*drop)(void *owner));
+
+#endif

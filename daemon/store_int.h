@@ -1,0 +1,55 @@
+/*
+ * store_int.h - the store's private state, shared by store.c and exec.c
+ * only. Kinds and the transport use store.h / exec.h.
+ */
+#ifndef MPSD_STORE_INT_H
+#define MPSD_STORE_INT_H
+
+#include <pthread.h>
+
+#include "store.h"
+
+struct mpsd_waiter {
+	mpsd_waiter             *prev, *next; /* in the container's list */
+	mpsd_container          *c;           /* NULL once the container is deleted */
+	mpsd_store              *st;
+	const Mpstore__Op       *op;
+	uint64_t                 session;
+	int64_t                  deadline;    /* monotonic ms; INT64_MAX = none */
+	size_t                   heap_idx;    /* position in st->heap, SIZE_MAX if not */
+	struct mpsd_waiter_state ws;
+	void                    *owner;
+	int                      orphan_queued;
+	mpsd_waiter             *orphan_next;
+};
+
+typedef struct store_slot {
+	mpsd_container *c;
+	uint64_t        hash;
+} store_slot;
+
+struct mpsd_store {
+	pthread_mutex_t mtx;
+	uint64_t        revision;
+	uint64_t        token;
+	/* open-addressing table of containers by name */
+	store_slot *slots;
+	size_t      nslots, count, tombs;
+	/* deadline min-heap of waiters */
+	mpsd_waiter **heap;
+	size_t        nheap, capheap;
+	size_t        nwaiters;
+	/* containers whose waiters must be retried */
+	mpsd_container **wakeq;
+	size_t           nwake, capwake;
+	/* waiters of deleted containers, to be answered */
+	mpsd_waiter *orphans;
+	mpsd_msg_check_fn msg_check;
+	void             *msg_check_arg;
+};
+
+void store_wake_push(mpsd_store *st, mpsd_container *c);
+void store_heap_remove(mpsd_store *st, mpsd_waiter *w);
+int  store_heap_push(mpsd_store *st, mpsd_waiter *w);
+
+#endif

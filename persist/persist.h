@@ -1,0 +1,174 @@
+/*
+ * persist.h - mpstore's SQLite layer (library mpsp, static).
+ *
+ * mpsp keeps opaque, packed Mpstore__Change records in one SQLite file: a
+ * change log (one row per record, in revision order) and a snapshot (the
+ * whole store as records, written in pieces). It knows nothing of nng nor
+ * of container kinds: it never decodes a record. docs/persistence.md
+ * specifies the file format, docs/durability.md what each mode keeps.
+ *
+ * Status codes: every function returning int returns 0 (MPSTORE__STATUS__OK)
+ * or a positive MPSTORE__STATUS__* value from mpstore.pb-c.h, and, when
+ * `err` is not NULL, writes a NUL-terminated message of at most errlen
+ * bytes naming the file and the problem. SQLite failures are mapped by
+ * meaning: disk full, I/O errors, corruption, read-only media -> ERR_IO.
+ * After ERR_IO from a write the store is unchanged (the transaction was
+ * rolled back); the daemon is expected to turn read-only.
+ *
+ * Threads: open, recover and close are called alone (start/stop).
+ * log_append, snapshot_begin/put/end and stats are called from ONE thread
+ * (the daemon's commit thread). mpsp_log_read and mpsp_backup may be called
+ * from any thread, concurrently with the commit thread: on a file they use
+ * their own read connection (WAL readers do not block the writer). Every
+ * call on one handle is serialised by internal mutexes, so misuse is slow,
+ * never unsafe.
+ */
+#ifndef MPSP_PERSIST_H
+#define MPSP_PERSIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* PRAGMA application_id of an mpstore database: 'MPST'. */
+#define MPSP_APPLICATION_ID 0x4d505354u
+/* PRAGMA user_version: the on-disk format version this code reads and
+ * writes. Bumped on any change to tables, columns or meta keys that an older
+ * mpstored could misread (docs/persistence.md). */
+#define MPSP_FORMAT_VERSION 1
+
+/* Snapshot records are committed in transactions of at most this many rows
+ * (or MPSP_SNAPSHOT_BATCH_BYTES), so log appends interleave quickly. */
+#define MPSP_SNAPSHOT_BATCH_ROWS  2000
+#define MPSP_SNAPSHOT_BATCH_BYTES (16u << 20)
+
+typedef struct mpsp mpsp;
+
+typedef enum mpsp_durability {
+	MPSP_MEMORY,   /* nothing is written; the path is not opened */
+	MPSP_LOG,      /* WAL, synchronous=NORMAL: survives kill -9 */
+	MPSP_FSYNC,    /* WAL, synchronous=FULL: survives power loss */
+	MPSP_SNAPSHOT, /* snapshots only; mpsp_log_append keeps nothing */
+} mpsp_durability;
+
+/*
+ * One record. All pointers are borrowed: mpsp copies what it keeps before
+ * the call returns; records handed to a callback are valid only during the
+ * callback.
+ */
+typedef struct mpsp_rec {
+	uint64_t       rev;  /* revision of the change (snapshot: the snapshot's) */
+	const char    *name; /* container name, NUL-terminated */
+	int            kind; /* Mpstore__Kind, stored for inspection only (0 = unknown) */
+	const uint8_t *data; /* packed Mpstore__Change */
+	size_t         len;
+} mpsp_rec;
+
+/* Record callback: return 0 to go on; any other value stops the walk and
+ * is returned by the walking function (use a status code). */
+typedef int (*mpsp_rec_cb)(void *arg, const mpsp_rec *r);
+
+typedef struct mpsp_stats {
+	mpsp_durability durability;
+	uint64_t        last_rev;       /* highest revision stored (or appended) */
+	uint64_t        token;          /* highest fencing token stored */
+	uint64_t        log_rows;       /* rows in the log */
+	uint64_t        log_bytes;      /* sum of their record sizes */
+	uint64_t        log_floor;      /* revisions <= this were compacted away */
+	uint64_t        snapshot_rev;   /* revision of the current snapshot (0: none) */
+	uint64_t        snapshot_rows;
+	uint64_t        snapshot_bytes;
+	uint64_t        file_bytes;     /* database file size (0 in memory) */
+	uint64_t        wal_bytes;      /* -wal file size */
+} mpsp_stats;
+
+/*
+ * Open (or create) the database at `path` and check it is ours.
+ * - d == MPSP_MEMORY: nothing is opened or written (path may be NULL);
+ *   every other call succeeds and keeps nothing.
+ * - path ":memory:": a private in-memory SQLite database; everything works
+ *   (log, snapshots, log_read, backup) and is lost at close.
+ * - a missing or empty (0 bytes) file is created with the current format.
+ * - an existing file is inspected first with plain reads: not SQLite,
+ *   another application_id, a newer user_version, foreign or missing
+ *   tables, a read-only file or directory, or a file locked by another
+ *   mpsp are refused (ERR_SCHEMA, ERR_VERSION, ERR_IO) WITHOUT writing to
+ *   it. The file stays flock()ed while open.
+ * On success *out is a handle the caller frees with mpsp_close; on failure
+ * *out is NULL. A failed mpsp_open leaves nothing to free.
+ */
+int mpsp_open(mpsp **out, const char *path, mpsp_durability d, char *err, size_t errlen);
+
+/* Abort an unfinished snapshot, close connections, release the lock, free
+ * p. NULL is accepted. Committed data is never lost by closing. */
+void mpsp_close(mpsp *p);
+
+/*
+ * Feed the stored state to fn: the current snapshot's records in the order
+ * they were put (r->rev = snapshot revision), then the log records with a
+ * revision above the snapshot's, in revision (then append) order. Sets
+ * *last_rev to the highest stored revision and *token to the highest stored
+ * fencing token (either pointer may be NULL). Call once after mpsp_open,
+ * before any append. Returns fn's non-zero value if it stopped the walk,
+ * or ERR_IO (e.g. corruption found while reading).
+ */
+int mpsp_recover(mpsp *p, mpsp_rec_cb fn, void *arg, uint64_t *last_rev, uint64_t *token,
+    char *err, size_t errlen);
+
+/*
+ * Append n records (a group commit) in ONE transaction, with `token` (the
+ * daemon's fencing-token counter) saved so tokens keep growing after a
+ * restart. Revisions must not decrease (within the batch and across calls)
+ * and must be above the current snapshot's: else ERR_INVALID and nothing is
+ * written. Several records may share a revision (a transaction's changes).
+ * Durable on return as the mode promises. MPSP_SNAPSHOT and MPSP_MEMORY:
+ * writes nothing, remembers the revision and token, returns 0.
+ * A pending snapshot batch (mpsp_snapshot_put) is committed with it.
+ */
+int mpsp_log_append(mpsp *p, const mpsp_rec *recs, size_t n, uint64_t token, char *err,
+    size_t errlen);
+
+/*
+ * Call fn for every log record with revision >= from_rev, in order (the
+ * history a watcher missed). Returns ERR_COMPACTED when some of those
+ * revisions are no longer in the log (from_rev <= the log floor; or the
+ * mode keeps no log and from_rev <= the last appended revision); 0 with no
+ * calls when from_rev is above the last revision. Any thread.
+ */
+int mpsp_log_read(mpsp *p, uint64_t from_rev, mpsp_rec_cb fn, void *arg, char *err,
+    size_t errlen);
+
+/*
+ * Snapshot in pieces. begin(rev, token): the records that follow describe
+ * the whole store at revision `rev` (>= the current snapshot's). put: any
+ * number of calls, interleaved with mpsp_log_append; rows are committed in
+ * batches of MPSP_SNAPSHOT_BATCH_ROWS but stay invisible until end.
+ * end(commit=1): one transaction makes the new snapshot current, deletes the
+ * previous snapshot's rows and the log rows with revision <= rev
+ * (compaction), and raises the log floor to rev. end(commit=0), a failure
+ * of any put, or mpsp_close abandon the new rows (they are also removed at
+ * the next open after a crash). begin while a snapshot is open, put/end
+ * without begin: ERR_INVALID. After a failed put, end(1) returns ERR_IO and
+ * the old snapshot stays current. MPSP_MEMORY: no-ops.
+ */
+int mpsp_snapshot_begin(mpsp *p, uint64_t rev, uint64_t token, char *err, size_t errlen);
+int mpsp_snapshot_put(mpsp *p, const mpsp_rec *recs, size_t n, char *err, size_t errlen);
+int mpsp_snapshot_end(mpsp *p, int commit, char *err, size_t errlen);
+
+/*
+ * Online backup (sqlite3_backup) of the committed state to a new file
+ * `dest`, which must not exist (ERR_EXISTS). The copy is a complete mpstore
+ * database, openable with mpsp_open. On a file it reads through its own
+ * connection in one pass, so the commit thread is not blocked; any thread.
+ * On failure dest is removed. MPSP_MEMORY: ERR_INVALID (nothing to copy).
+ */
+int mpsp_backup(mpsp *p, const char *dest, char *err, size_t errlen);
+
+/* Counters for tests and `mpstore stats`. Commit thread. */
+int mpsp_stats_get(mpsp *p, mpsp_stats *st, char *err, size_t errlen);
+
+/* "memory", "log", "fsync", "snapshot" (constant strings). */
+const char *mpsp_durability_name(mpsp_durability d);
+/* Parse one of the names above; 0 on success, ERR_INVALID otherwise. */
+int mpsp_durability_parse(const char *s, mpsp_durability *d);
+
+#endif
