@@ -57,6 +57,7 @@ struct mpsd_commit {
 	uint64_t        snap_rev;
 	uint64_t        committed_changes;
 	uint64_t        batches;
+	int             in_snapshot; /* do_snapshot runs: snapshot requests wait */
 	hist            h;
 };
 
@@ -261,6 +262,13 @@ static int do_snapshot(mpsd_daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "no database (durability memory)");
 		return MPSTORE__STATUS__ERR_INVALID;
 	}
+	if (d->readonly) {
+		/* memory may hold changes whose commit failed (their writers
+		 * heard ERR_IO): never make them durable in a snapshot */
+		snprintf(err, errlen, "no snapshot: the database is read-only after a failed write: %s",
+		    d->readonly_why);
+		return MPSTORE__STATUS__ERR_READONLY;
+	}
 	snap_buf b = {NULL, 0, 0, 0};
 	mpsd_store_lock(d->st);
 	uint64_t rev = mpsd_store_revision(d->st);
@@ -271,6 +279,18 @@ static int do_snapshot(mpsd_daemon *d, char *err, size_t errlen)
 	if (b.err) {
 		snprintf(err, errlen, "out of memory writing the snapshot");
 		rv = MPSTORE__STATUS__ERR_LIMIT;
+		goto out;
+	}
+	/* Every change up to rev is queued (jobs are queued under the store
+	 * lock): log them before the snapshot opens, since mpsp refuses log
+	 * appends at or below an open snapshot's revision. Snapshot requests
+	 * among them wait until this snapshot is done (process_jobs). */
+	cm->in_snapshot = 1;
+	process_jobs(d, take_jobs(cm));
+	if (d->readonly) {
+		snprintf(err, errlen, "no snapshot: the database is read-only after a failed write: %s",
+		    d->readonly_why);
+		rv = MPSTORE__STATUS__ERR_READONLY;
 		goto out;
 	}
 	if ((rv = mpsp_snapshot_begin(cm->db, rev, token, err, errlen)) != 0)
@@ -293,6 +313,7 @@ static int do_snapshot(mpsd_daemon *d, char *err, size_t errlen)
 	}
 	process_jobs(d, take_jobs(cm)); /* everything up to rev is logged */
 	int rv2 = mpsp_snapshot_end(cm->db, rv == 0, rv == 0 ? err : NULL, errlen);
+	cm->in_snapshot = 0;
 	if (rv == 0)
 		rv = rv2;
 	if (rv == 0) {
@@ -300,6 +321,7 @@ static int do_snapshot(mpsd_daemon *d, char *err, size_t errlen)
 		cm->changes_since_snap = 0;
 	}
 out:
+	cm->in_snapshot = 0;
 	for (size_t i = 0; i < b.n; i++)
 		crec_free(&b.v[i]);
 	free(b.v);
@@ -336,6 +358,18 @@ static job *take_jobs(mpsd_commit *cm)
 	cm->head = cm->tail = NULL;
 	pthread_mutex_unlock(&cm->mtx);
 	return l;
+}
+
+/* Put jobs (records already handled) back at the head of the queue. */
+static void requeue_front(mpsd_commit *cm, job *first, job *last)
+{
+	pthread_mutex_lock(&cm->mtx);
+	last->next = cm->head;
+	cm->head = first;
+	if (cm->tail == NULL)
+		cm->tail = last;
+	pthread_cond_signal(&cm->cond);
+	pthread_mutex_unlock(&cm->mtx);
 }
 
 static void process_jobs(mpsd_daemon *d, job *list)
@@ -378,10 +412,33 @@ static void process_jobs(mpsd_daemon *d, job *list)
 	cm->changes_since_snap += (int64_t)n;
 	for (job *j = list; j != NULL; j = j->next)
 		publish_and_keep(d, j->recs, j->nrec);
-answer:
-	for (job *j = list; j != NULL; j = j->next)
+answer:;
+	/* A snapshot request that arrives while a snapshot is being written
+	 * (do_snapshot commits queued jobs between its pieces) waits until that
+	 * one is done: snapshots do not nest. Its records, if any, are handled
+	 * now; only the action and the reply are put back in the queue. */
+	job *deferred = NULL, *dlast = NULL;
+	for (job **pp = &list; *pp != NULL;) {
+		job *j = *pp;
+		if (j->action == MPSD_ACT_SNAPSHOT && j->r != NULL && cm->in_snapshot) {
+			*pp = j->next;
+			for (size_t i = 0; i < j->nrec; i++)
+				crec_free(&j->recs[i]);
+			j->nrec = 0;
+			j->next = NULL;
+			if (dlast != NULL)
+				dlast->next = j;
+			else
+				deferred = j;
+			dlast = j;
+			continue;
+		}
 		if (j->action != MPSD_ACT_NONE && j->r != NULL)
 			do_action(d, j);
+		pp = &j->next;
+	}
+	if (deferred != NULL)
+		requeue_front(cm, deferred, dlast);
 	answer_jobs(d, list);
 	while (list != NULL) {
 		job *n2 = list->next;
@@ -601,6 +658,19 @@ int mpsd_commit_changes(mpsd_daemon *d, mpsd_exec *x)
 	return 0;
 }
 
+void mpsd_commit_heartbeat(mpsd_daemon *d)
+{
+	mpsd_commit *cm = d->commit;
+	pthread_mutex_lock(&cm->h.mtx);
+	uint64_t last = cm->h.last;
+	pthread_mutex_unlock(&cm->h.mtx);
+	uint8_t buf[16];
+	size_t  n = 0;
+	buf[n++] = 0x10; /* field 2, varint */
+	n += varint(buf + n, last);
+	mpsd_server_publish(d, "", buf, n);
+}
+
 /* ---- stats ---- */
 
 void mpsd_commit_stats(mpsd_daemon *d, mpsd_exec *x)
@@ -743,6 +813,7 @@ void mpsd_commit_stop(mpsd_daemon *d)
 		if (do_snapshot(d, err, sizeof(err)) == 0)
 			mpsd_log("final snapshot at revision %llu", (unsigned long long)cm->snap_rev);
 	}
+	process_jobs(d, take_jobs(cm)); /* snapshot requests deferred by the last one */
 	mpsp_close(cm->db);
 	for (size_t i = 0; i < cm->h.n; i++)
 		crec_free(&cm->h.ring[(cm->h.head + i) % cm->h.cap]);

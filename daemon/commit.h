@@ -25,6 +25,9 @@ void mpsd_commit_submit(mpsd_daemon *d, mpsd_exec *x, mpsd_req *r, nng_msg *repl
 /* Under the store lock: OP_CHANGES from the history into x->res. */
 int mpsd_commit_changes(mpsd_daemon *d, mpsd_exec *x);
 
+/* Publish a heartbeat (empty topic, last committed revision). */
+void mpsd_commit_heartbeat(mpsd_daemon *d);
+
 /* Stats lines "key=value" into x->res->values. */
 void mpsd_commit_stats(mpsd_daemon *d, mpsd_exec *x);
 

@@ -38,6 +38,10 @@ typedef struct mpsd_config {
 	const char     *schemas[16];      /* descriptor set files (--schema) */
 	int             nschemas;
 	int             verbose;
+	uint8_t         auth_key[256];    /* every request must carry it (len > 0) */
+	size_t          auth_len;
+	const char     *tls_cert;         /* PEM certificate chain + key for tls+tcp:// */
+	const char     *tls_key;
 } mpsd_config;
 
 typedef struct mpsd_server  mpsd_server;

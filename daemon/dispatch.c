@@ -593,6 +593,17 @@ static void run_txn(mpsd_daemon *d, mpsd_req *r)
 
 /* ---- entry ---- */
 
+/* Constant-time comparison of the request's key with ours. */
+static int auth_ok(const mpsd_daemon *d, const Mpstore__Request *rq)
+{
+	if (rq->auth.len != d->cfg.auth_len)
+		return 0;
+	unsigned char diff = 0;
+	for (size_t i = 0; i < rq->auth.len; i++)
+		diff |= rq->auth.data[i] ^ d->cfg.auth_key[i];
+	return diff == 0;
+}
+
 void mpsd_dispatch(mpsd_daemon *d, mpsd_req *r, nng_msg *msg)
 {
 	req_reset(r);
@@ -613,7 +624,10 @@ void mpsd_dispatch(mpsd_daemon *d, mpsd_req *r, nng_msg *msg)
 	Mpstore__Request *rq = r->rq;
 	const char *bad = NULL;
 	Mpstore__Status badst = MPSTORE__STATUS__ERR_INVALID;
-	if (rq->version > MPS_PROTOCOL_VERSION || rq->version == 0) {
+	if (d->cfg.auth_len > 0 && !auth_ok(d, rq)) {
+		bad = "authentication required: this daemon needs the auth key";
+		badst = MPSTORE__STATUS__ERR_AUTH;
+	} else if (rq->version > MPS_PROTOCOL_VERSION || rq->version == 0) {
 		bad = "protocol version not supported (this daemon speaks version 1)";
 		badst = MPSTORE__STATUS__ERR_VERSION;
 	} else if (rq->n_ops > MPSD_MAX_OPS) {

@@ -99,6 +99,9 @@ static int bar_arrive(mpsd_exec *x, mpsd_container *c)
 		x->res->count = index;
 		return 0;
 	}
+	if (x->in_txn)
+		return mpsd_exec_fail(x, BAR_ST(ERR_TIMEOUT),
+		    "barrier '%s': only the last party's wait can be part of a txn", c->name);
 	if (!mpsd_exec_can_wait(x)) {
 		/* Python: a wait that times out, even at once, breaks the barrier */
 		bar_break(x, c, 1);
@@ -133,7 +136,8 @@ static int bar_op_wait(mpsd_exec *x, mpsd_container *c)
 		return mpsd_exec_fail(x, BAR_ST(ERR_BROKEN), "barrier '%s' broken: wait timed out after %lld ms",
 		    c->name, (long long)x->op->timeout_ms);
 	default:
-		return bar_broken_err(x, c);
+		return mpsd_exec_fail(x, BAR_ST(ERR_BROKEN),
+		    "barrier '%s' was broken (aborted, reset or timed out) during this wait", c->name);
 	}
 }
 

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "k_sync.h"
 #include "store.h"
@@ -15,6 +17,31 @@
 #define LOCK_ST(s) MPSTORE__STATUS__##s
 
 /* ---- helpers shared by the sync kinds ---- */
+
+static uint64_t sync_run; /* written under the store lock */
+
+void mpsd_sync_new_run(void)
+{
+	struct timespec ts;
+	uint64_t        z;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	z = sync_run ^ ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 40) ^
+	    (uint64_t)(uintptr_t)&ts;
+	/* splitmix64 finaliser, so that close inputs give far-apart ids */
+	z += 0x9e3779b97f4a7c15ull;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	sync_run = z != 0 && z != sync_run ? z : sync_run + 1;
+}
+
+uint64_t mpsd_sync_run_id(void)
+{
+	if (sync_run == 0)
+		mpsd_sync_new_run();
+	return sync_run;
+}
 
 int mpsd_sync_emit_state(mpsd_exec *x, mpsd_container *c, const uint8_t *b, size_t n)
 {
@@ -220,27 +247,37 @@ size_t mpsd_lock_memory(const mpsd_container *c)
 
 int mpsd_lock_dump(const mpsd_container *c, size_t chunk, mpsd_emit_fn emit, void *arg)
 {
-	uint8_t b[MPSD_LOCKST_SIZE];
+	uint8_t b[MPSD_LOCKST_DUMP];
 
 	lock_pack(lock_st(c), b);
+	mpsd_sync_put64(b + MPSD_LOCKST_SIZE, mpsd_sync_run_id());
 	return mpsd_sync_dump_state(c, b, sizeof(b), emit, arg);
 }
 
-/* Recovery: every session is gone after a restart, so the lock is free. */
+/* The holder is restored only from a dump of this run (see k_sync.h):
+ * after a restart every session is gone, so the lock is free. */
 int mpsd_lock_apply(mpsd_container *c, const Mpstore__Change *ch, char *err, size_t errlen)
 {
 	const uint8_t *b;
 	mpsd_lockst   *l = lock_st(c);
+	int            resync = ch->type == MPSTORE__CHANGE_TYPE__CH_RESYNC;
 
-	if (ch->type != MPSTORE__CHANGE_TYPE__CH_STATE && ch->type != MPSTORE__CHANGE_TYPE__CH_RESYNC) {
+	if (ch->type != MPSTORE__CHANGE_TYPE__CH_STATE && !resync) {
 		snprintf(err, errlen, "change type %d does not apply to a %s", (int)ch->type, c->k->name);
 		return LOCK_ST(ERR_INVALID);
 	}
-	if ((b = mpsd_sync_state_bytes(c, ch, MPSD_LOCKST_SIZE, err, errlen)) == NULL)
+	b = mpsd_sync_state_bytes(c, ch, resync ? MPSD_LOCKST_DUMP : MPSD_LOCKST_SIZE, err, errlen);
+	if (b == NULL)
 		return LOCK_ST(ERR_INVALID);
-	l->owner = 0;
-	l->depth = 0;
 	l->token = mpsd_sync_get64(b + 16);
+	if (resync && mpsd_sync_get64(b + MPSD_LOCKST_SIZE) == mpsd_sync_run_id() &&
+	    mpsd_sync_get64(b) != 0 && (int64_t)mpsd_sync_get64(b + 8) > 0) {
+		l->owner = mpsd_sync_get64(b);
+		l->depth = (int64_t)mpsd_sync_get64(b + 8);
+	} else {
+		l->owner = 0;
+		l->depth = 0;
+	}
 	return 0;
 }
 

@@ -12,7 +12,8 @@
 
 #define SEM_ST(s) MPSTORE__STATUS__##s
 
-#define SEM_STATE_SIZE 16 /* value i64, units held by sessions i64 */
+#define SEM_STATE_SIZE 16 /* CH_STATE: value i64, units held by sessions i64 */
+#define SEM_DUMP_SIZE  24 /* CH_RESYNC: the same, run id u64, then the holders */
 
 typedef struct sem_holder {
 	uint64_t sid;
@@ -188,13 +189,26 @@ static size_t sem_memory(const mpsd_container *c)
 	return sizeof(sem) + sem_of(c)->caph * sizeof(sem_holder);
 }
 
+/* CH_RESYNC: value, held, run id, then (session, units) per holder. */
 static int sem_dump(const mpsd_container *c, size_t chunk, mpsd_emit_fn emit, void *arg)
 {
-	uint8_t b[SEM_STATE_SIZE];
+	const sem *s = sem_of(c);
+	size_t     n = SEM_DUMP_SIZE + 16 * s->nh;
+	uint8_t   *b = malloc(n);
+	int        rv;
 
-	mpsd_sync_put64(b, (uint64_t)sem_of(c)->value);
-	mpsd_sync_put64(b + 8, (uint64_t)sem_of(c)->held);
-	return mpsd_sync_dump_state(c, b, sizeof(b), emit, arg);
+	if (b == NULL)
+		return SEM_ST(ERR_LIMIT);
+	mpsd_sync_put64(b, (uint64_t)s->value);
+	mpsd_sync_put64(b + 8, (uint64_t)s->held);
+	mpsd_sync_put64(b + 16, mpsd_sync_run_id());
+	for (size_t i = 0; i < s->nh; i++) {
+		mpsd_sync_put64(b + SEM_DUMP_SIZE + 16 * i, s->h[i].sid);
+		mpsd_sync_put64(b + SEM_DUMP_SIZE + 16 * i + 8, (uint64_t)s->h[i].n);
+	}
+	rv = mpsd_sync_dump_state(c, b, n, emit, arg);
+	free(b);
+	return rv;
 }
 
 /* Units a session gives back: all it holds, but never past a bounded
@@ -206,29 +220,68 @@ static int64_t sem_returnable(const mpsd_container *c, int64_t value, int64_t un
 	return units;
 }
 
-/* Recovery: every session is gone, so the units they held are back. */
+/* Restore the holders of a dump made by this run (a txn rollback);
+ * 0, or -1 when the record does not add up. */
+static int sem_apply_holders(sem *s, const uint8_t *b, size_t n)
+{
+	size_t  nh = (n - SEM_DUMP_SIZE) / 16;
+	int64_t sum = 0;
+
+	s->nh = 0;
+	for (size_t i = 0; i < nh; i++) {
+		uint64_t    sid = mpsd_sync_get64(b + SEM_DUMP_SIZE + 16 * i);
+		int64_t     u   = (int64_t)mpsd_sync_get64(b + SEM_DUMP_SIZE + 16 * i + 8);
+		sem_holder *h;
+		if (sid == 0 || u <= 0 || u > s->held - sum || (h = sem_holder_get(s, sid)) == NULL)
+			return -1;
+		h->n += u;
+		sum += u;
+	}
+	return sum == s->held ? 0 : -1;
+}
+
+/* Units held by sessions come back, unless the record is a dump made by
+ * this run (see k_sync.h), which restores its holders. */
 static int sem_apply(mpsd_container *c, const Mpstore__Change *ch, char *err, size_t errlen)
 {
-	sem           *s = sem_of(c);
-	const uint8_t *b;
-	int64_t        value, held;
+	sem                  *s = sem_of(c);
+	const Mpstore__Value *v = ch->value;
+	const uint8_t        *b;
+	size_t                n;
+	int64_t               value, held;
+	int                   resync = ch->type == MPSTORE__CHANGE_TYPE__CH_RESYNC;
 
-	if (ch->type != MPSTORE__CHANGE_TYPE__CH_STATE && ch->type != MPSTORE__CHANGE_TYPE__CH_RESYNC) {
+	if (ch->type != MPSTORE__CHANGE_TYPE__CH_STATE && !resync) {
 		snprintf(err, errlen, "change type %d does not apply to a %s", (int)ch->type, c->k->name);
 		return SEM_ST(ERR_INVALID);
 	}
-	if ((b = mpsd_sync_state_bytes(c, ch, SEM_STATE_SIZE, err, errlen)) == NULL)
-		return SEM_ST(ERR_INVALID);
+	if (v == NULL || v->v_case != MPSTORE__VALUE__V_BYTES_VALUE ||
+	    (resync ? v->bytes_value.len < SEM_DUMP_SIZE || (v->bytes_value.len - SEM_DUMP_SIZE) % 16 != 0
+	            : v->bytes_value.len != SEM_STATE_SIZE))
+		goto bad;
+	b     = v->bytes_value.data;
+	n     = v->bytes_value.len;
 	value = (int64_t)mpsd_sync_get64(b);
 	held  = (int64_t)mpsd_sync_get64(b + 8);
-	if (value < 0 || held < 0 || value > INT64_MAX - held) {
-		snprintf(err, errlen, "%s state record of '%s' is out of range", c->k->name, c->name);
-		return SEM_ST(ERR_INVALID);
+	if (value < 0 || held < 0 || value > INT64_MAX - held)
+		goto bad;
+	s->value = value;
+	s->held  = held;
+	if (resync && mpsd_sync_get64(b + 16) == mpsd_sync_run_id()) {
+		if (sem_apply_holders(s, b, n) != 0) {
+			s->nh   = 0;
+			s->held = 0;
+			goto bad;
+		}
+		return 0;
 	}
 	s->value = value + sem_returnable(c, value, held);
 	s->held  = 0;
 	s->nh    = 0;
 	return 0;
+bad:
+	snprintf(err, errlen, "bad %s state record for '%s'", c->k->name, c->name);
+	return SEM_ST(ERR_INVALID);
 }
 
 static void sem_session_gone(mpsd_exec *x, mpsd_container *c, uint64_t sid)

@@ -20,6 +20,19 @@ typedef struct mpsd_lockst {
 } mpsd_lockst;
 
 #define MPSD_LOCKST_SIZE 24 /* owner u64, depth i64, token u64; little-endian */
+#define MPSD_LOCKST_DUMP 32 /* the same and the run id u64 (CH_RESYNC) */
+
+/*
+ * The run id: a random number chosen when the daemon process starts. A
+ * dump (CH_RESYNC) of a kind whose holders are sessions carries it; when
+ * such a dump is applied by the same run (a txn rollback) the holders are
+ * restored, when applied by another run (recovery after a restart, when
+ * every session is gone) they are released. CH_STATE records are applied
+ * only by recovery, so they always release. mpsd_sync_new_run draws a new
+ * id: as if the daemon had restarted (for tests).
+ */
+uint64_t mpsd_sync_run_id(void);
+void     mpsd_sync_new_run(void);
 
 /* Little-endian 64-bit fields of packed states. */
 static inline void mpsd_sync_put64(uint8_t *p, uint64_t v)

@@ -184,6 +184,21 @@ static inline void ks_create(mpsd_store *st, ks_log *l, const char *name, Mpstor
 	ks_free(k);
 }
 
+/* Dump name from st into l. */
+static inline void ks_dump(mpsd_store *st, const char *name, ks_log *l)
+{
+	assert_int_equal(mpsd_store_dump(st, mpsd_store_find(st, name), 2, ks_log_emit_cb, l), 0);
+}
+
+/* Apply l's records to a fresh store (returned). */
+static inline mpsd_store *ks_log_copy(ks_log *l)
+{
+	mpsd_store *st2 = mpsd_store_alloc();
+	assert_non_null(st2);
+	ks_log_replay(l, st2);
+	return st2;
+}
+
 /* Dump name from st and apply the records to a fresh store (returned). */
 static inline mpsd_store *ks_dump_copy(mpsd_store *st, const char *name)
 {

@@ -5,6 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
 #include "commit.h"
 #include "mpstore/mpstore.h"
 #include "session.h"
@@ -42,7 +45,12 @@ static void usage(FILE *f)
 	    "  --history N           changes kept in memory for watchers (default 100000)\n"
 	    "  --contexts N          requests received at once (default 64)\n"
 	    "  --schema FILE.pb      load a descriptor set (protoc --include_imports -o)\n"
+	    "  --auth-key-file FILE  require the key in FILE (trailing newline dropped)\n"
+	    "                        in every request; also $MPSTORED_AUTH_KEY\n"
+	    "  --tls-cert FILE       PEM certificate (chain) for tls+tcp:// listeners\n"
+	    "  --tls-key FILE        PEM private key for --tls-cert\n"
 	    "  -v, --verbose         log sessions and more\n"
+	    "  --ping URL            check that a daemon answers at URL (exit 0) and exit\n"
 	    "  --version             print the version\n"
 	    "  -h, --help            this text\n");
 }
@@ -56,6 +64,33 @@ static int parse_i64(const char *s, int64_t *out)
 		return -1;
 	*out = v;
 	return 0;
+}
+
+static int set_key(mpsd_config *c, const char *k, size_t n, const char *from)
+{
+	while (n > 0 && (k[n - 1] == '\n' || k[n - 1] == '\r'))
+		n--;
+	if (n == 0 || n > sizeof(c->auth_key)) {
+		fprintf(stderr, "mpstored: the auth key in %s must be 1 to %zu bytes\n", from,
+		    sizeof(c->auth_key));
+		return -1;
+	}
+	memcpy(c->auth_key, k, n);
+	c->auth_len = n;
+	return 0;
+}
+
+static int read_key(const char *path, mpsd_config *c)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		fprintf(stderr, "mpstored: cannot read auth key file %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	char   buf[sizeof(c->auth_key) + 4];
+	size_t n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	return set_key(c, buf, n, path);
 }
 
 static int parse_args(int argc, char **argv, mpsd_config *c)
@@ -152,6 +187,16 @@ static int parse_args(int argc, char **argv, mpsd_config *c)
 				return 2;
 			}
 			c->contexts = (int)n;
+		} else if (strcmp(a, "--auth-key-file") == 0) {
+			NEED();
+			if (read_key(v, c) != 0)
+				return 2;
+		} else if (strcmp(a, "--tls-cert") == 0) {
+			NEED();
+			c->tls_cert = v;
+		} else if (strcmp(a, "--tls-key") == 0) {
+			NEED();
+			c->tls_key = v;
 		} else if (strcmp(a, "--schema") == 0) {
 			NEED();
 			if (c->nschemas == 16) {
@@ -168,8 +213,33 @@ static int parse_args(int argc, char **argv, mpsd_config *c)
 	return 0;
 }
 
+/* mpstored --ping URL: exit 0 when a daemon answers a ping within 1 s. */
+static int ping_main(const char *url)
+{
+	nng_socket s;
+	if (nng_req0_open(&s) != 0)
+		return 1;
+	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 1000);
+	nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 1000);
+	if (nng_dial(s, url, NULL, 0) != 0)
+		return 1;
+	/* Request{version: 1, id: 1, ops: [{code: OP_PING}]} */
+	static const uint8_t ping[] = {0x08, 0x01, 0x10, 0x01, 0x22, 0x02, 0x08, 0x02};
+	nng_msg *m = NULL;
+	if (nng_send(s, (void *)ping, sizeof(ping), 0) != 0 || nng_recvmsg(s, &m, 0) != 0)
+		return 1;
+	Mpstore__Response *r = mpstore__response__unpack(NULL, nng_msg_len(m), nng_msg_body(m));
+	int ok = r != NULL && (r->status == 0 || r->status == MPSTORE__STATUS__ERR_AUTH);
+	mpstore__response__free_unpacked(r, NULL);
+	nng_msg_free(m);
+	nng_close(s);
+	return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "--ping") == 0)
+		return ping_main(argv[2]);
 	static mpsd_daemon d;
 	mpsd_config       *c = &d.cfg;
 	c->durability = MPSD_DUR_LOG;
@@ -179,9 +249,17 @@ int main(int argc, char **argv)
 	c->max_msg = 16u << 20;
 	c->history = 100000;
 	c->contexts = 64;
+	const char *env_key = getenv("MPSTORED_AUTH_KEY");
+	if (env_key != NULL && env_key[0] != '\0' &&
+	    set_key(c, env_key, strlen(env_key), "$MPSTORED_AUTH_KEY") != 0)
+		return 2;
 	int rv = parse_args(argc, argv, c);
 	if (rv != 0)
 		return rv;
+	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
+		fprintf(stderr, "mpstored: --tls-cert and --tls-key go together\n");
+		return 2;
+	}
 	if (c->nlisten == 0)
 		c->listen[c->nlisten++] = DEFAULT_LISTEN;
 	if (c->pub_url == NULL)

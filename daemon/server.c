@@ -17,8 +17,12 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/pubsub0/sub.h>
+#include <nng/protocol/reqrep0/req.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/tls/tls.h>
 
+#include "commit.h"
 #include "req.h"
 #include "session.h"
 
@@ -36,6 +40,19 @@ struct mpsd_server {
 	pthread_mutex_t cmtx;
 	pthread_cond_t  ccond;
 	int             clock_run, clock_kick;
+	/* listener watchdog (nng 1.5.2 bug #1518, see watchdog_main) */
+	struct lsn {
+		nng_listener l;
+		nng_socket   sock;
+		const char  *url;
+		int          is_pub;
+		int          fails;
+	} lsn[MPSD_MAX_LISTEN + 1];
+	int             nlsn;
+	pthread_t       wd;
+	int             wd_run;
+	pthread_mutex_t wmtx;
+	pthread_cond_t  wcond;
 };
 
 void mpsd_log(const char *fmt, ...)
@@ -182,7 +199,7 @@ static void *clock_main(void *arg)
 {
 	mpsd_daemon *d = arg;
 	mpsd_server *s = d->srv;
-	int64_t      next_lease = 0;
+	int64_t      next_lease = 0, next_beat = 0;
 	pthread_mutex_lock(&s->cmtx);
 	while (s->clock_run) {
 		pthread_mutex_unlock(&s->cmtx);
@@ -192,6 +209,10 @@ static void *clock_main(void *arg)
 		if (now >= next_lease) {
 			mpsd_sessions_reap(d->sess, 0, now, d->cfg.lease_ms, session_gone_cb, d);
 			next_lease = now + 200;
+		}
+		if (now >= next_beat) {
+			mpsd_commit_heartbeat(d);
+			next_beat = now + 500;
 		}
 		int64_t next = mpsd_store_next_deadline(d->st);
 		mpsd_store_unlock(d->st);
@@ -229,13 +250,189 @@ void mpsd_server_wake_clock(mpsd_daemon *d)
 	pthread_mutex_unlock(&s->cmtx);
 }
 
+/* ---- listener watchdog ----
+ *
+ * nng 1.5.2 (Debian 12) has a bug (nng issue #1518, fixed after 1.5.2): a
+ * peer that connects and closes before the SP handshake completes makes
+ * the listener stop accepting for good. A port scanner or a client killed
+ * while connecting would cut every later client off. So every second the
+ * daemon dials each of its own listeners; when two probes in a row get no
+ * connection, the listener is closed and opened again (its connections
+ * are dropped; clients reconnect and re-send by themselves).
+ */
+
+static int listen_one(mpsd_daemon *d, nng_socket sock, const char *url, char *err, size_t errlen);
+
+/* The URL a local client dials to reach a listener on url. */
+static void dial_url(const char *url, char *out, size_t len)
+{
+	const char *p = strstr(url, "://");
+	snprintf(out, len, "%s", url);
+	if (p == NULL || strncmp(url, "tcp", 3) != 0)
+		return;
+	const char *host = p + 3;
+	const char *port = strrchr(host, ':');
+	if (port == NULL)
+		return;
+	size_t hl = (size_t)(port - host);
+	if (hl == 0 || (hl == 1 && host[0] == '*') || (hl == 7 && strncmp(host, "0.0.0.0", 7) == 0))
+		snprintf(out, len, "%.*s127.0.0.1%s", (int)(host - url), url, port);
+	else if (hl == 4 && strncmp(host, "[::]", 4) == 0)
+		snprintf(out, len, "%.*s[::1]%s", (int)(host - url), url, port);
+}
+
+/* A new connection to url gets an answer: a ping reply from the REP
+ * socket, a heartbeat from the PUB socket. 1: alive, 0: stuck. */
+static int probe_once(const char *url, int is_pub)
+{
+	char       durl[300];
+	nng_socket ps;
+	int        rv;
+	dial_url(url, durl, sizeof(durl));
+	if ((is_pub ? nng_sub0_open(&ps) : nng_req0_open(&ps)) != 0)
+		return 1; /* cannot judge: count as alive */
+	nng_socket_set_ms(ps, NNG_OPT_RECVTIMEO, 1000);
+	nng_socket_set_ms(ps, NNG_OPT_SENDTIMEO, 1000);
+	nng_socket_set_ms(ps, NNG_OPT_RECONNMINT, 50);
+	if (is_pub)
+		nng_socket_set(ps, NNG_OPT_SUB_SUBSCRIBE, "", 1);
+	if ((rv = nng_dial(ps, durl, NULL, NNG_FLAG_NONBLOCK)) != 0) {
+		nng_close(ps);
+		return 1;
+	}
+	if (!is_pub) {
+		/* Request{version: 1, id: 1, ops: [{code: OP_PING}]} */
+		static const uint8_t ping[] = {0x08, 0x01, 0x10, 0x01, 0x22, 0x02, 0x08, 0x02};
+		if (nng_send(ps, (void *)ping, sizeof(ping), 0) != 0) {
+			nng_close(ps);
+			return 0;
+		}
+	}
+	nng_msg *m = NULL;
+	rv = nng_recvmsg(ps, &m, 0);
+	if (m != NULL)
+		nng_msg_free(m);
+	nng_close(ps);
+	return rv == 0;
+}
+
+static void *watchdog_main(void *arg)
+{
+	mpsd_daemon *d = arg;
+	mpsd_server *s = d->srv;
+	for (;;) {
+		pthread_mutex_lock(&s->wmtx);
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += 1;
+		while (s->wd_run && pthread_cond_timedwait(&s->wcond, &s->wmtx, &ts) == 0)
+			;
+		int run = s->wd_run;
+		pthread_mutex_unlock(&s->wmtx);
+		if (!run)
+			break;
+		for (int i = 0; i < s->nlsn; i++) {
+			struct lsn *l = &s->lsn[i];
+			if (strncmp(l->url, "tls+", 4) == 0)
+				continue; /* a probe would need the daemon's CA */
+			if (probe_once(l->url, l->is_pub)) {
+				l->fails = 0;
+				continue;
+			}
+			if (++l->fails < 2)
+				continue;
+			char err[300] = "";
+			mpsd_log("listener %s stopped accepting connections (nng 1.5.2 bug #1518); "
+			         "restarting it", l->url);
+			nng_listener_close(l->l);
+			if (listen_one(d, l->sock, l->url, err, sizeof(err)) != 0)
+				mpsd_log("restarting listener %s failed: %s", l->url, err);
+			l->fails = 0;
+		}
+	}
+	return NULL;
+}
+
 /* ---- start / stop ---- */
 
-static int listen_one(nng_socket sock, const char *url, char *err, size_t errlen)
+static char *slurp(const char *path)
 {
-	int rv = nng_listen(sock, url, NULL, 0);
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	char  *buf = NULL;
+	size_t len = 0, cap = 0;
+	for (;;) {
+		if (len + 4096 + 1 > cap) {
+			cap = cap ? cap * 2 : 8192;
+			char *n = realloc(buf, cap);
+			if (n == NULL)
+				break;
+			buf = n;
+		}
+		size_t k = fread(buf + len, 1, cap - len - 1, f);
+		len += k;
+		if (k == 0)
+			break;
+	}
+	fclose(f);
+	if (buf != NULL)
+		buf[len] = '\0';
+	return buf;
+}
+
+/* Load a PEM certificate and key into a server TLS config. */
+static int load_cert(nng_tls_config *tls, const char *cert, const char *key, char *err,
+    size_t errlen)
+{
+	char *c = slurp(cert), *k = slurp(key);
+	int   rv = -1;
+	if (c == NULL || k == NULL)
+		snprintf(err, errlen, "cannot read %s: %s", c == NULL ? cert : key, strerror(errno));
+	else if ((rv = nng_tls_config_own_cert(tls, c, k, NULL)) != 0)
+		snprintf(err, errlen, "bad TLS certificate or key (%s, %s): %s", cert, key,
+		    nng_strerror(rv));
+	free(c);
+	free(k);
+	return rv;
+}
+
+static int listen_one(mpsd_daemon *d, nng_socket sock, const char *url, char *err, size_t errlen)
+{
+	nng_listener l;
+	int          rv = nng_listener_create(&l, sock, url);
+	if (rv == 0 && strncmp(url, "tls+", 4) == 0) {
+		nng_tls_config *tls = NULL;
+		if (d->cfg.tls_cert == NULL) {
+			snprintf(err, errlen, "%s needs --tls-cert and --tls-key", url);
+			return -1;
+		}
+		rv = nng_tls_config_alloc(&tls, NNG_TLS_MODE_SERVER);
+		if (rv == 0)
+			rv = load_cert(tls, d->cfg.tls_cert, d->cfg.tls_key, err, errlen);
+		if (rv == 0)
+			rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, tls);
+		if (tls != NULL)
+			nng_tls_config_free(tls); /* the listener holds its own reference */
+		if (rv != 0) {
+			if (err[0] == '\0')
+				snprintf(err, errlen, "TLS set-up for %s failed: %s", url, nng_strerror(rv));
+			return -1;
+		}
+	}
 	if (rv == 0)
+		rv = nng_listener_start(l, 0);
+	if (rv == 0) {
+		mpsd_server *s = d->srv;
+		for (int i = 0; i < s->nlsn; i++)
+			if (s->lsn[i].url == url) { /* a restart by the watchdog */
+				s->lsn[i].l = l;
+				return 0;
+			}
+		if (s->nlsn < MPSD_MAX_LISTEN + 1)
+			s->lsn[s->nlsn++] = (struct lsn){l, sock, url, sock.id == s->pub.id && s->pub_open, 0};
 		return 0;
+	}
 	const char *why = nng_strerror(rv);
 	if (rv == NNG_EADDRINUSE)
 		why = "address in use (is another mpstored running?)";
@@ -261,7 +458,9 @@ int mpsd_server_start(mpsd_daemon *d, char *err, size_t errlen)
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->ccond, &ca);
+	pthread_cond_init(&s->wcond, &ca);
 	pthread_condattr_destroy(&ca);
+	pthread_mutex_init(&s->wmtx, NULL);
 	int rv;
 	if ((rv = nng_rep0_open(&s->rep)) != 0) {
 		snprintf(err, errlen, "cannot open REP socket: %s", nng_strerror(rv));
@@ -271,7 +470,7 @@ int mpsd_server_start(mpsd_daemon *d, char *err, size_t errlen)
 	nng_socket_set_size(s->rep, NNG_OPT_RECVMAXSZ, d->cfg.max_msg);
 	nng_pipe_notify(s->rep, NNG_PIPE_EV_REM_POST, pipe_cb, d);
 	for (int i = 0; i < d->cfg.nlisten; i++)
-		if (listen_one(s->rep, d->cfg.listen[i], err, errlen) != 0)
+		if (listen_one(d, s->rep, d->cfg.listen[i], err, errlen) != 0)
 			return -1;
 	if (d->cfg.pub_url != NULL && d->cfg.pub_url[0] != '\0') {
 		if ((rv = nng_pub0_open(&s->pub)) != 0) {
@@ -280,8 +479,14 @@ int mpsd_server_start(mpsd_daemon *d, char *err, size_t errlen)
 		}
 		s->pub_open = 1;
 		nng_socket_set_int(s->pub, NNG_OPT_SENDBUF, 8192);
-		if (listen_one(s->pub, d->cfg.pub_url, err, errlen) != 0)
+		if (listen_one(d, s->pub, d->cfg.pub_url, err, errlen) != 0)
 			return -1;
+	}
+	s->wd_run = 1;
+	if (pthread_create(&s->wd, NULL, watchdog_main, d) != 0) {
+		s->wd_run = 0;
+		snprintf(err, errlen, "cannot start the listener watchdog");
+		return -1;
 	}
 	s->clock_run = 1;
 	if (pthread_create(&s->clock, NULL, clock_main, d) != 0) {
@@ -306,6 +511,13 @@ void mpsd_server_stop(mpsd_daemon *d)
 	if (s == NULL)
 		return;
 	d->stopping = 1;
+	if (s->wd_run) {
+		pthread_mutex_lock(&s->wmtx);
+		s->wd_run = 0;
+		pthread_cond_signal(&s->wcond);
+		pthread_mutex_unlock(&s->wmtx);
+		pthread_join(s->wd, NULL);
+	}
 	if (s->clock_run) {
 		pthread_mutex_lock(&s->cmtx);
 		s->clock_run = 0;

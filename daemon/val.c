@@ -13,6 +13,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #define VAL_HEAP  0xffu
 #define VAL_LENAT 2
@@ -214,6 +216,23 @@ int mpsd_val_equal(const mpsd_val *a, const mpsd_val *b)
 	}
 }
 
+/*
+ * Per-process hash seed, so that peers cannot pick keys that collide in
+ * the dict index (hash flooding). Hashes are never stored or sent: dict
+ * order is insertion order, so dumps do not depend on the seed.
+ */
+static uint64_t val_seed;
+
+__attribute__((constructor)) static void val_seed_init(void)
+{
+	struct timespec ts;
+
+	if (getrandom(&val_seed, sizeof(val_seed), GRND_NONBLOCK) != (ssize_t) sizeof(val_seed)) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		val_seed = (uint64_t) ts.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t) ts.tv_sec;
+	}
+}
+
 static uint64_t val_mix(uint64_t x)
 {
 	/* splitmix64 finaliser */
@@ -227,7 +246,7 @@ static uint64_t val_mix(uint64_t x)
 
 static uint64_t val_hash_bytes(const char *p, size_t n)
 {
-	uint64_t h = 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
+	uint64_t h = val_seed ^ 0x9e3779b97f4a7c15ull ^ (n * 0xff51afd7ed558ccdull);
 	uint64_t w;
 
 	while (n >= 8) {
@@ -254,14 +273,14 @@ uint64_t mpsd_val_hash(const mpsd_val *v)
 	case MPSD_V_NULL:
 		return 0x6e756c6cull;
 	case MPSD_V_INT:
-		return val_mix((uint64_t) mpsd_val_get_int(v));
+		return val_mix((uint64_t) mpsd_val_get_int(v) ^ val_seed);
 	case MPSD_V_BOOL:
 		return val_mix((uint64_t) v->b[0]);
 	case MPSD_V_DOUBLE:
 		/* equal values hash equal: 1.0 hashes as 1 */
 		d = mpsd_val_get_double(v);
 		if (val_double_int(d, &i)) /* also folds -0.0 into 0 */
-			return val_mix((uint64_t) i);
+			return val_mix((uint64_t) i ^ val_seed);
 		memcpy(&bits, &d, sizeof(bits));
 		return val_mix(bits ^ 0x646f75626c65ull);
 	default:

@@ -178,6 +178,8 @@ cmd_data(mps_client *c, const cli_opts *o, int argc, char **argv)
 		} else if (op.code == MPS_OP_EVENT_IS_SET || op.code == MPS_OP_DICT_CONTAINS) {
 			cli_print_result(stdout, &op, &r, 0);
 			putchar('\n');
+		} else if (strcmp(argv[0], "del") == 0) {
+			/* del INDEX pops quietly */
 		} else if (cli_print_result(stdout, &op, &r, 0)) {
 			putchar('\n');
 		}

@@ -213,8 +213,7 @@ void
 mpsg_gen_source(mpsg_out *o, const mpsg_file *f)
 {
 	banner(o, f);
-	mpsg_printf(o, "#include <stdlib.h>\n#include <stdio.h>
-#include <string.h>\n\n#include \"%s.mps.h\"\n\n",
+	mpsg_printf(o, "#include <stdlib.h>\n#include <string.h>\n\n#include \"%s.mps.h\"\n\n",
 	            f->base);
 	mpsg_printf(o, "const uint8_t %s[] = {", f->set_sym);
 	for (size_t i = 0; i < f->set_len; i++)

@@ -7,6 +7,7 @@
  * ARR converts an array of returned values. A dict's key `key` is converted
  * for every op that names one.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "gen.h"
@@ -266,6 +267,8 @@ mpsg_gen_ops(mpsg_out *o, const mpsg_cont *k, bool decl)
 			expand(o, k, p->doc);
 			mpsg_printf(o, " */\n");
 		}
+		if (!decl)
+			mpsg_printf(o, "\n");
 		signature(o, k, p, decl);
 		if (decl)
 			mpsg_printf(o, ";\n");
@@ -276,6 +279,8 @@ mpsg_gen_ops(mpsg_out *o, const mpsg_cont *k, bool decl)
 	if (k->c->kind == MPSG_K_VALUE &&
 	    (k->c->elem_type == MPSG_E_INT64 || k->c->elem_type == MPSG_E_DOUBLE)) {
 		const char *t = k->c->elem_type == MPSG_E_INT64 ? "int64_t" : "double";
+		if (!decl)
+			mpsg_printf(o, "\n");
 		if (decl)
 			mpsg_printf(o, "/* Atomically add delta; *newval (may be NULL) gets the result. */\n");
 		mpsg_printf(o, "mps_err%s%s__add(mps_client *c, %s delta, %s *newval)%s",
@@ -287,6 +292,8 @@ mpsg_gen_ops(mpsg_out *o, const mpsg_cont *k, bool decl)
 			            k->macro);
 	}
 	if (has_arr(k)) {
+		if (!decl)
+			mpsg_printf(o, "\n");
 		if (decl)
 			mpsg_printf(o, "/* Free an array returned by %s__slice (NULL is fine). */\n",
 			            k->prefix);
@@ -311,6 +318,8 @@ mpsg_gen_ops(mpsg_out *o, const mpsg_cont *k, bool decl)
 		}
 	}
 	if (k->c->kind == MPSG_K_DICT) {
+		if (!decl)
+			mpsg_printf(o, "\n");
 		if (decl)
 			mpsg_printf(o, "/* Free an array returned by %s__keys (NULL is fine). */\n",
 			            k->prefix);

@@ -147,7 +147,7 @@ mpsg_in_type(const mpsg_cont *k)
 const char *
 mpsg_out_type(const mpsg_cont *k)
 {
-	static char buf[300];
+	static char buf[320];
 	snprintf(buf, sizeof(buf), "%s*", mpsg_elem_c(k));
 	return buf;
 }

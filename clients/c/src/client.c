@@ -226,6 +226,25 @@ keepalive_main(void *arg)
 	return NULL;
 }
 
+/* ---- fork ---- */
+
+/* nng 1.5.2 panics ("nng is not fork-reentrant safe") when a forked child
+ * of a process that used it calls into it again; refuse politely instead. */
+static pthread_once_t mps__fork_once = PTHREAD_ONCE_INIT;
+static volatile int   mps__forked;
+
+static void
+mps__atfork_child(void)
+{
+	mps__forked = 1;
+}
+
+static void
+mps__fork_init(void)
+{
+	pthread_atfork(NULL, NULL, mps__atfork_child);
+}
+
 /* ---- open / close ---- */
 
 static mps_err
@@ -259,6 +278,12 @@ mps_open_auth(mps_client **out, const char *url, int timeout_ms, const void *key
 
 	mps__clear_error();
 	*out = NULL;
+	if (mps__forked) {
+		return mps__fail(MPS_ERR_INVALID,
+		    "libmpstore cannot be used in a child forked after the parent used it "
+		    "(nng is not fork-safe): fork before the first mps_open, or exec");
+	}
+	pthread_once(&mps__fork_once, mps__fork_init);
 	if (url == NULL || url[0] == '\0') {
 		url = getenv("MPSTORE_URL");
 		if (url == NULL || url[0] == '\0') {
@@ -353,7 +378,9 @@ mps_open(mps_client **out, const char *url, int timeout_ms)
 void
 mps_close(mps_client *c)
 {
-	if (c == NULL) {
+	if (c == NULL || mps__forked) {
+		/* in a forked child nng must not be touched: the parent's handle
+		 * is abandoned (its memory is the child's copy) */
 		return;
 	}
 	pthread_mutex_lock(&c->mtx);

@@ -111,27 +111,74 @@ mps_get_schema(mps_client *c, mps_value *out)
 	return mps__op_value(c, &op, out);
 }
 
+/* Append pv[0..n) (owned copies) to the growing array *arr of *len. */
+static int
+dump_append(mps_value **arr, size_t *len, Mpstore__Value *const *pv, size_t n)
+{
+	if (n == 0) {
+		return 0;
+	}
+	mps_value *p = realloc(*arr, (*len + n) * sizeof(*p));
+	if (p == NULL) {
+		return -1;
+	}
+	*arr = p;
+	for (size_t i = 0; i < n; i++) {
+		if (mps__pv_copy(pv[i], &p[*len]) != MPS_OK) {
+			return -1;
+		}
+		(*len)++;
+	}
+	return 0;
+}
+
 mps_err
 mps_dump_get(mps_client *c, const char *name, mps_dump *d)
 {
 	mps_op    op = {.code = MPS_OP_DUMP, .name = name};
 	mps__call call;
 	mps_err   e = mps__call_op(c, &op, &call);
+	int       bad = 0;
 	memset(d, 0, sizeof(*d));
 	if (e == MPS_OK) {
 		const Mpstore__Result *r = call.res;
 		d->revision              = r->revision;
 		d->count                 = r->count;
 		d->flag                  = r->flag;
-		if (mps__info_copy(r->info, &d->info) != MPS_OK ||
+		bad = mps__info_copy(r->info, &d->info) != MPS_OK ||
 		    mps__pv_copy(r->value, &d->value) != MPS_OK ||
-		    mps__pv_copy_array(r->keys, r->n_keys, &d->keys) != MPS_OK ||
-		    mps__pv_copy_array(r->values, r->n_values, &d->values) != MPS_OK) {
+		    dump_append(&d->keys, &d->nkeys, r->keys, r->n_keys) != 0 ||
+		    dump_append(&d->values, &d->nvalues, r->values, r->n_values) != 0;
+		/* the state may also come as the changes that rebuild it */
+		for (size_t i = 0; i < r->n_changes && !bad; i++) {
+			const Mpstore__Change *ch = r->changes[i];
+			switch (ch->type) {
+			case MPSTORE__CHANGE_TYPE__CH_RESYNC:
+				if (ch->value != NULL && ch->value->v_case != MPSTORE__VALUE__V__NOT_SET) {
+					mps_value_free(&d->value);
+					bad = mps__pv_copy(ch->value, &d->value) != MPS_OK;
+				}
+				__attribute__((fallthrough)); /* keys and values in chunks */
+			case MPSTORE__CHANGE_TYPE__CH_DICT_SET:
+				bad = bad || dump_append(&d->keys, &d->nkeys, ch->keys, ch->n_keys) != 0 ||
+				    dump_append(&d->values, &d->nvalues, ch->values, ch->n_values) != 0;
+				break;
+			case MPSTORE__CHANGE_TYPE__CH_LIST_INSERT:
+			case MPSTORE__CHANGE_TYPE__CH_QUEUE_PUT:
+				bad = dump_append(&d->values, &d->nvalues, ch->values, ch->n_values) != 0;
+				break;
+			case MPSTORE__CHANGE_TYPE__CH_SET:
+			case MPSTORE__CHANGE_TYPE__CH_STATE:
+				mps_value_free(&d->value);
+				bad = mps__pv_copy(ch->value, &d->value) != MPS_OK;
+				break;
+			default:
+				break;
+			}
+		}
+		if (bad) {
 			mps_dump_free(d);
 			e = mps__fail(MPS_ERR_NOMEM, "out of memory");
-		} else {
-			d->nkeys   = r->n_keys;
-			d->nvalues = r->n_values;
 		}
 	}
 	mps__call_fini(&call);

@@ -63,6 +63,10 @@ mps_rlock_acquire(mps_client *c, const char *name, int64_t timeout_ms, uint64_t 
 	mps_op    op = {.code = MPS_OP_LOCK_ACQUIRE, .name = name, .timeout_ms = timeout_ms};
 	mps__call call;
 	mps_err   e = mps__call_op(c, &op, &call);
+	if (e == MPS_OK && !call.res->flag) {
+		/* timeout 0 on a held lock: the daemon answers "not granted" */
+		e = mps__fail(MPS_ERR_TIMEOUT, "'%s' is held by another session", name);
+	}
 	if (e == MPS_OK) {
 		if (token != NULL) {
 			*token = call.res->token;
@@ -123,8 +127,17 @@ mps_cond_release(mps_client *c, const char *name)
 mps_err
 mps_sem_acquire(mps_client *c, const char *name, int64_t timeout_ms, int64_t *value)
 {
-	mps_op op = {.code = MPS_OP_SEM_ACQUIRE, .name = name, .timeout_ms = timeout_ms};
-	return mps__op_count(c, &op, value);
+	mps_op    op = {.code = MPS_OP_SEM_ACQUIRE, .name = name, .timeout_ms = timeout_ms};
+	mps__call call;
+	mps_err   e = mps__call_op(c, &op, &call);
+	if (e == MPS_OK && !call.res->flag) {
+		e = mps__fail(MPS_ERR_TIMEOUT, "semaphore '%s' has no unit free", name);
+	}
+	if (e == MPS_OK && value != NULL) {
+		*value = call.res->count;
+	}
+	mps__call_fini(&call);
+	return e;
 }
 
 mps_err

@@ -222,8 +222,12 @@ typedef struct mps_client mps_client;
  * each request has its own nng context, so a blocked call (queue get, lock
  * acquire) does not hold up other threads' calls.
  *
- * fork(): nng is not fork-safe. A child process must not use a handle opened
- * by its parent (not even close it); it opens its own with mps_open.
+ * fork(): nng 1.5.2 is not fork-safe. A child must not use a handle opened
+ * by its parent; it opens its own with mps_open. Moreover, once a process
+ * has opened a handle, nng cannot run at all in its forked children: there
+ * mps_open fails with MPS_ERR_INVALID (instead of nng's abort) and
+ * mps_close of an inherited handle does nothing. So fork the workers before
+ * the parent's first mps_open, or exec a program in the child (spawn).
  *
  * Errors: MPS_ERR_CONNECT (bad URL, daemon unreachable within timeout),
  * MPS_ERR_VERSION, MPS_ERR_AUTH, MPS_ERR_NOMEM, MPS_ERR_PROTOCOL.
@@ -231,8 +235,9 @@ typedef struct mps_client mps_client;
 MPS_API mps_err mps_open(mps_client **out, const char *url, int timeout_ms);
 
 /*
- * Close the handle: stops the keepalive, aborts requests in flight (their
- * callers and callbacks get MPS_ERR_CLOSED) and frees it. The session's
+ * Close the handle: stops the keepalive, aborts asynchronous requests in
+ * flight (their callbacks get MPS_ERR_CLOSED) and frees it. No other thread
+ * may be inside a synchronous call on c. The session's
  * grants are released by the daemon when its lease runs out or the
  * connection closes. c may be NULL. No call may use c after this returns;
  * batches bound to c must still be freed with mps_batch_free.
@@ -249,8 +254,7 @@ typedef struct mps_server_info {
 } mps_server_info;
 MPS_API const mps_server_info *mps_server(const mps_client *c);
 
-/* Set an auth key sent with every later request (NULL: none). Copied. Call
- * before concurrent use. mps_open_auth connects with a key from the start. */
+/* mps_open with an auth key sent with every request (copied). */
 MPS_API mps_err mps_open_auth(mps_client **out, const char *url, int timeout_ms,
                               const void *key, size_t keylen);
 
@@ -496,11 +500,8 @@ MPS_API mps_err mps_txn_else(mps_batch *b);
 MPS_API int     mps_txn_succeeded(const mps_batch *b);
 
 /*
- * One op, synchronously, with its result copied out: the convenience under
- * every typed function below. res may be NULL. When res is not NULL its
- * contents are owned by `b`; to avoid a batch per call, pass b = NULL and
- * res = NULL, or use the typed functions.
- * Returns the op's status (or the request's failure).
+ * One op, synchronously; returns the op's status (or the request's
+ * failure). For its result, use a one-op batch or the typed functions.
  */
 MPS_API mps_err mps_exec_op(mps_client *c, const mps_op *op);
 
@@ -686,7 +687,8 @@ MPS_API mps_err mps_queue_task_done(mps_client *c, const char *name);
 MPS_API mps_err mps_queue_join(mps_client *c, const char *name, int64_t timeout_ms);
 
 /* Lock / rlock / a condition's lock. *token (may be NULL) gets the fencing
- * token of the grant (grows with every grant); *depth the rlock depth. */
+ * token of the grant (grows with every grant); *depth the rlock depth.
+ * Not granted within timeout_ms (also with timeout 0): MPS_ERR_TIMEOUT. */
 MPS_API mps_err mps_lock_acquire(mps_client *c, const char *name, int64_t timeout_ms,
                                  uint64_t *token);
 MPS_API mps_err mps_rlock_acquire(mps_client *c, const char *name, int64_t timeout_ms,
@@ -695,7 +697,8 @@ MPS_API mps_err mps_rlock_acquire(mps_client *c, const char *name, int64_t timeo
 MPS_API mps_err mps_lock_release(mps_client *c, const char *name);
 MPS_API mps_err mps_lock_locked(mps_client *c, const char *name, int *locked, uint64_t *token);
 
-/* Semaphore / bounded semaphore. *value (may be NULL) gets the value after. */
+/* Semaphore / bounded semaphore. *value (may be NULL) gets the value after.
+ * No unit within timeout_ms (also with timeout 0): MPS_ERR_TIMEOUT. */
 MPS_API mps_err mps_sem_acquire(mps_client *c, const char *name, int64_t timeout_ms,
                                 int64_t *value);
 MPS_API mps_err mps_sem_release(mps_client *c, const char *name, int64_t *value);

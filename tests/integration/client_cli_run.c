@@ -1,0 +1,32 @@
+/* client_cli_run.c - runs a CLI test script (cli_*.sh) against a fresh
+ * mpstored: `client_cli_run SCRIPT`, with MPSTORE_URL and MPSTORE (the CLI's
+ * path) and MPSTORED_DIR (the daemon's scratch directory) in the script's
+ * environment. Exits with the script's status. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "support.h"
+
+int
+main(int argc, char **argv)
+{
+	mpst_daemon d;
+	if (argc != 2) {
+		fprintf(stderr, "usage: client_cli_run SCRIPT\n");
+		return 2;
+	}
+	if (mpst_daemon_start(&d, NULL) != 0) {
+		fprintf(stderr, "cannot start mpstored (see %s)\n", d.log);
+		return 1;
+	}
+	setenv("MPSTORE_URL", d.url, 1);
+	setenv("MPSTORE", mpst_cli_path(), 1);
+	setenv("MPSTORED_DIR", d.dir, 1);
+	static char out[1 << 16], err[1 << 16];
+	const char *const av[] = {"/bin/sh", argv[1], NULL};
+	int rv = mpst_run(av, out, sizeof(out), err, sizeof(err));
+	fputs(out, stdout);
+	fputs(err, stderr);
+	mpst_daemon_cleanup(&d);
+	return rv;
+}

@@ -1,0 +1,269 @@
+/*
+ * Hostile bytes on a raw nng REQ socket: random and truncated messages
+ * get error replies, and the daemon keeps serving valid requests.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "mpstore.pb-c.h"
+#include "support.h"
+
+static mpst_daemon d;
+
+static int setup(void **state)
+{
+	(void)state;
+	return mpst_daemon_start(&d, (const char *const[]){"--durability", "memory", NULL});
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	assert_int_equal(mpst_daemon_stop(&d), 0); /* a clean exit, no crash */
+	mpst_daemon_cleanup(&d);
+	return 0;
+}
+
+static nng_socket open_req(void)
+{
+	nng_socket s;
+	assert_int_equal(nng_req0_open(&s), 0);
+	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 5000);
+	nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, 5000);
+	assert_int_equal(nng_dial(s, d.url, NULL, 0), 0);
+	return s;
+}
+
+/* Send raw bytes, return the decoded response (caller frees) or NULL. */
+static Mpstore__Response *roundtrip(nng_socket s, const void *buf, size_t len)
+{
+	assert_int_equal(nng_send(s, (void *)buf, len, 0), 0);
+	void  *rbuf;
+	size_t rlen;
+	assert_int_equal(nng_recv(s, &rbuf, &rlen, NNG_FLAG_ALLOC), 0);
+	Mpstore__Response *r = mpstore__response__unpack(NULL, rlen, rbuf);
+	nng_free(rbuf, rlen);
+	return r;
+}
+
+static size_t pack_request(const Mpstore__Request *rq, uint8_t *buf)
+{
+	return mpstore__request__pack(rq, buf);
+}
+
+/* A valid request: create a counter and add 1; returns the new value. */
+static int64_t valid_add(nng_socket s)
+{
+	Mpstore__Op create = MPSTORE__OP__INIT, add = MPSTORE__OP__INIT;
+	create.code = MPSTORE__OP_CODE__OP_CREATE;
+	create.name = "c";
+	create.kind = MPSTORE__KIND__KIND_VALUE;
+	create.elem_type = MPSTORE__ELEM_TYPE__TYPE_INT64;
+	Mpstore__Value one = MPSTORE__VALUE__INIT;
+	one.v_case = MPSTORE__VALUE__V_INT_VALUE;
+	one.int_value = 1;
+	add.code = MPSTORE__OP_CODE__OP_VALUE_ADD;
+	add.name = "c";
+	add.value = &one;
+	Mpstore__Op     *ops[] = {&create, &add};
+	Mpstore__Request rq = MPSTORE__REQUEST__INIT;
+	rq.version = 1;
+	rq.id = 1;
+	rq.ops = ops;
+	rq.n_ops = 2;
+	uint8_t buf[256];
+	size_t  n = pack_request(&rq, buf);
+	Mpstore__Response *r = roundtrip(s, buf, n);
+	assert_non_null(r);
+	assert_int_equal(r->status, 0);
+	assert_int_equal(r->n_results, 2);
+	assert_int_equal(r->results[1]->status, 0);
+	int64_t v = r->results[1]->value->int_value;
+	mpstore__response__free_unpacked(r, NULL);
+	return v;
+}
+
+static void test_random_bytes(void **state)
+{
+	(void)state;
+	nng_socket s = open_req();
+	srand(12345);
+	int64_t before = valid_add(s);
+	int     errors = 0;
+	for (int i = 0; i < 300; i++) {
+		uint8_t buf[512];
+		size_t  n = 1 + (size_t)(rand() % (int)sizeof(buf));
+		for (size_t k = 0; k < n; k++)
+			buf[k] = (uint8_t)rand();
+		Mpstore__Response *r = roundtrip(s, buf, n);
+		assert_non_null(r); /* always a decodable answer */
+		if (r->status != 0 || (r->n_results > 0 && r->results[0]->status != 0))
+			errors++;
+		mpstore__response__free_unpacked(r, NULL);
+	}
+	assert_true(errors > 250); /* garbage is refused, not applied */
+	assert_int_equal(valid_add(s), before + 1);
+	nng_close(s);
+}
+
+static void test_truncated(void **state)
+{
+	(void)state;
+	nng_socket s = open_req();
+	Mpstore__Value v = MPSTORE__VALUE__INIT;
+	v.v_case = MPSTORE__VALUE__V_STRING_VALUE;
+	v.string_value = "a string that will be cut short";
+	Mpstore__Op op = MPSTORE__OP__INIT;
+	op.code = MPSTORE__OP_CODE__OP_LIST_APPEND;
+	op.name = "list";
+	op.value = &v;
+	Mpstore__Op     *ops[] = {&op};
+	Mpstore__Request rq = MPSTORE__REQUEST__INIT;
+	rq.version = 1;
+	rq.id = 9;
+	rq.ops = ops;
+	rq.n_ops = 1;
+	uint8_t buf[256];
+	size_t  n = pack_request(&rq, buf);
+	int     malformed = 0;
+	for (size_t cut = 1; cut < n; cut++) {
+		Mpstore__Response *r = roundtrip(s, buf, cut);
+		assert_non_null(r);
+		if (r->status == MPSTORE__STATUS__ERR_MALFORMED) {
+			malformed++;
+			assert_non_null(r->error);
+			assert_true(strlen(r->error) > 0);
+		}
+		mpstore__response__free_unpacked(r, NULL);
+	}
+	assert_true(malformed > 0);
+	valid_add(s);
+	nng_close(s);
+}
+
+static void test_bad_version_and_op(void **state)
+{
+	(void)state;
+	nng_socket       s = open_req();
+	Mpstore__Op      op = MPSTORE__OP__INIT;
+	Mpstore__Op     *ops[] = {&op};
+	Mpstore__Request rq = MPSTORE__REQUEST__INIT;
+	rq.version = 99;
+	rq.id = 3;
+	rq.ops = ops;
+	rq.n_ops = 1;
+	op.code = MPSTORE__OP_CODE__OP_PING;
+	uint8_t buf[256];
+	size_t  n = pack_request(&rq, buf);
+	Mpstore__Response *r = roundtrip(s, buf, n);
+	assert_non_null(r);
+	assert_int_equal(r->status, MPSTORE__STATUS__ERR_VERSION);
+	assert_int_equal(r->id, 3);
+	mpstore__response__free_unpacked(r, NULL);
+
+	rq.version = 1;
+	op.code = (Mpstore__OpCode)999; /* unknown op */
+	n = pack_request(&rq, buf);
+	r = roundtrip(s, buf, n);
+	assert_non_null(r);
+	assert_int_equal(r->n_results, 1);
+	assert_int_equal(r->results[0]->status, MPSTORE__STATUS__ERR_UNKNOWN_OP);
+	mpstore__response__free_unpacked(r, NULL);
+
+	/* wrong kind, missing container, wrong element type: each its own code */
+	valid_add(s);
+	Mpstore__Value sv = MPSTORE__VALUE__INIT;
+	sv.v_case = MPSTORE__VALUE__V_STRING_VALUE;
+	sv.string_value = "x";
+	op.code = MPSTORE__OP_CODE__OP_LIST_APPEND;
+	op.name = "c";
+	op.value = &sv;
+	n = pack_request(&rq, buf);
+	r = roundtrip(s, buf, n);
+	assert_int_equal(r->results[0]->status, MPSTORE__STATUS__ERR_WRONG_KIND);
+	mpstore__response__free_unpacked(r, NULL);
+	op.code = MPSTORE__OP_CODE__OP_VALUE_ADD;
+	op.name = "missing";
+	n = pack_request(&rq, buf);
+	r = roundtrip(s, buf, n);
+	assert_int_equal(r->results[0]->status, MPSTORE__STATUS__ERR_NOT_FOUND);
+	mpstore__response__free_unpacked(r, NULL);
+	op.code = MPSTORE__OP_CODE__OP_VALUE_SET;
+	op.name = "c";
+	n = pack_request(&rq, buf);
+	r = roundtrip(s, buf, n);
+	assert_int_equal(r->results[0]->status, MPSTORE__STATUS__ERR_WRONG_TYPE);
+	assert_non_null(strstr(r->results[0]->error, "int64"));
+	mpstore__response__free_unpacked(r, NULL);
+	nng_close(s);
+}
+
+/* A message over --max-message is dropped by nng; the daemon lives on. */
+static void test_huge_message(void **state)
+{
+	(void)state;
+	nng_socket s = open_req();
+	size_t     n = 20u << 20; /* default limit is 16 MiB */
+	uint8_t   *big = calloc(1, n);
+	assert_non_null(big);
+	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 1000);
+	assert_int_equal(nng_send(s, big, n, 0), 0);
+	void  *rbuf;
+	size_t rlen;
+	assert_int_not_equal(nng_recv(s, &rbuf, &rlen, NNG_FLAG_ALLOC), 0);
+	free(big);
+	nng_close(s);
+	nng_socket s2 = open_req();
+	valid_add(s2);
+	nng_close(s2);
+}
+
+/* A peer that connects and leaves before the handshake must not cut
+ * later clients off (nng 1.5.2 bug #1518: the daemon's watchdog restarts
+ * the listener). */
+static void test_aborted_handshake(void **state)
+{
+	(void)state;
+	struct sockaddr_un sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	size_t plen = strlen(d.url + 6);
+	assert_true(plen < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, d.url + 6, plen + 1);
+	for (int i = 0; i < 3; i++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		assert_true(fd >= 0);
+		assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		close(fd);
+	}
+	nng_socket s = open_req();
+	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 15000);
+	long long t0 = mpst_now_ms();
+	valid_add(s);
+	printf("served again after %lld ms\n", mpst_now_ms() - t0);
+	nng_close(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_random_bytes),
+	    cmocka_unit_test(test_truncated),
+	    cmocka_unit_test(test_bad_version_and_op),
+	    cmocka_unit_test(test_huge_message),
+	    cmocka_unit_test(test_aborted_handshake),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

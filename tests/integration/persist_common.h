@@ -1,0 +1,458 @@
+/*
+ * persist_common.h - helpers shared by the persistence integration tests
+ * (tests/integration/persist_*_test.c): checks that print a clear message,
+ * stop every daemon and child the test started before aborting, clients
+ * that retry while a daemon restarts, stats, file checksums and direct
+ * SQLite reads of a (stopped or running) daemon's database.
+ */
+#ifndef PERSIST_COMMON_H
+#define PERSIST_COMMON_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "mpstore/mpstore.h"
+#include "support.h"
+
+/* ---- processes to clean up on failure ---- */
+
+#define PT_MAX_DAEMONS 8
+#define PT_MAX_KIDS    32
+static mpst_daemon *pt_daemons[PT_MAX_DAEMONS];
+static pid_t        pt_kids[PT_MAX_KIDS];
+static pid_t        pt_main_pid;
+
+static inline void pt_track_daemon(mpst_daemon *d)
+{
+	for (int i = 0; i < PT_MAX_DAEMONS; i++)
+		if (pt_daemons[i] == NULL || pt_daemons[i] == d) {
+			pt_daemons[i] = d;
+			return;
+		}
+}
+
+static inline void pt_untrack_daemon(mpst_daemon *d)
+{
+	for (int i = 0; i < PT_MAX_DAEMONS; i++)
+		if (pt_daemons[i] == d)
+			pt_daemons[i] = NULL;
+}
+
+static inline void pt_track_kid(pid_t pid)
+{
+	for (int i = 0; i < PT_MAX_KIDS; i++)
+		if (pt_kids[i] <= 0) {
+			pt_kids[i] = pid;
+			return;
+		}
+}
+
+static inline void pt_untrack_kid(pid_t pid)
+{
+	for (int i = 0; i < PT_MAX_KIDS; i++)
+		if (pt_kids[i] == pid)
+			pt_kids[i] = 0;
+}
+
+/* Kill (by pid) what this process started; keep the daemon's log. */
+static inline void pt_cleanup_all(void)
+{
+	if (getpid() != pt_main_pid)
+		return;
+	for (int i = 0; i < PT_MAX_KIDS; i++)
+		if (pt_kids[i] > 0) {
+			kill(pt_kids[i], SIGKILL);
+			waitpid(pt_kids[i], NULL, 0);
+			pt_kids[i] = 0;
+		}
+	for (int i = 0; i < PT_MAX_DAEMONS; i++)
+		if (pt_daemons[i] != NULL) {
+			mpst_daemon *d = pt_daemons[i];
+			pt_daemons[i] = NULL;
+			if (d->pid > 0)
+				mpst_daemon_kill(d, SIGKILL);
+			if (d->dir[0]) {
+				char cmd[700];
+				fprintf(stderr, "---- daemon log %s (last lines) ----\n", d->log);
+				snprintf(cmd, sizeof(cmd), "tail -n 30 '%s' 1>&2", d->log);
+				if (system(cmd) != 0)
+					fprintf(stderr, "(no log)\n");
+				mpst_daemon_cleanup(d);
+			}
+		}
+}
+
+static inline void pt_fail(const char *file, int line, const char *fmt, ...)
+    __attribute__((noreturn, format(printf, 3, 4)));
+static inline void pt_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s:%d: FAILED: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	if (getpid() != pt_main_pid)
+		_exit(3); /* a child: the parent reports */
+	pt_cleanup_all();
+	exit(1);
+}
+
+#define PT_FAIL(...) pt_fail(__FILE__, __LINE__, __VA_ARGS__)
+#define PT_TRUE(cond, ...)                                                            \
+	do {                                                                          \
+		if (!(cond))                                                          \
+			PT_FAIL("(" #cond ") " __VA_ARGS__);                           \
+	} while (0)
+#define PT_OK(expr)                                                                   \
+	do {                                                                          \
+		mps_err pt_e_ = (expr);                                               \
+		if (pt_e_ != MPS_OK)                                                  \
+			PT_FAIL("%s = %s (%s)", #expr, mps_err_name(pt_e_),            \
+			    mps_last_error());                                        \
+	} while (0)
+#define PT_ERR(expr, want)                                                            \
+	do {                                                                          \
+		mps_err pt_e_ = (expr);                                               \
+		if (pt_e_ != (want))                                                  \
+			PT_FAIL("%s = %s (%s), want %s", #expr, mps_err_name(pt_e_),   \
+			    mps_last_error(), mps_err_name(want));                    \
+	} while (0)
+
+static inline void pt_on_signal(int sig)
+{
+	(void)sig;
+	pt_cleanup_all();
+	_exit(2);
+}
+
+/* Call first in main. */
+static inline void pt_init(void)
+{
+	pt_main_pid = getpid();
+	signal(SIGINT, pt_on_signal);
+	signal(SIGTERM, pt_on_signal);
+	signal(SIGALRM, pt_on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
+static inline int pt_soak(void)
+{
+	const char *s = getenv("MPSTORE_SOAK");
+	return s != NULL && s[0] != '\0' && strcmp(s, "0") != 0;
+}
+
+/* ---- daemons and clients ---- */
+
+/*
+ * Starting a daemon. support.c's mpst_daemon_start/restart probe readiness
+ * with a raw connect()+close() on the ipc socket; with nng 1.5.2 a peer that
+ * disconnects during the SP handshake leaves the listener unable to accept
+ * anyone (nng issue #1518, fixed in 1.6.0), so those daemons never answer.
+ * These spawn the same way but wait for the socket file and then for a real
+ * client handshake (mps_open, in pt_connect). Stop/kill/cleanup are
+ * support.c's.
+ */
+static inline int pt_spawn(mpst_daemon *d)
+{
+	const char *argv[48];
+	int         n = 0;
+	argv[n++] = mpst_mpstored_path();
+	argv[n++] = "--listen";
+	argv[n++] = d->url;
+	argv[n++] = "--pub";
+	argv[n++] = d->pub_url;
+	argv[n++] = "--db";
+	argv[n++] = d->db;
+	for (int i = 0; d->extra != NULL && d->extra[i] != NULL && n < 46; i++)
+		argv[n++] = d->extra[i];
+	argv[n] = NULL;
+	unlink(d->url + 6);
+	unlink(d->pub_url + 6);
+	pid_t pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 2);
+			dup2(fd, 1);
+			close(fd);
+		}
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	d->pid = pid;
+	long long end = mpst_now_ms() + 10000;
+	while (mpst_now_ms() < end) {
+		int st;
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			d->pid = -1;
+			return -1;
+		}
+		struct stat sb;
+		if (stat(d->url + 6, &sb) == 0)
+			return 0;
+		mpst_sleep_ms(5);
+	}
+	return -1;
+}
+
+/* Like mpst_daemon_start (same directory layout), without the raw probe. */
+static inline int pt_daemon_start(mpst_daemon *d, const char *const *extra)
+{
+	memset(d, 0, sizeof(*d));
+	const char *tmp = getenv("TMPDIR");
+	snprintf(d->dir, sizeof(d->dir), "%s/mpst.XXXXXX", tmp != NULL ? tmp : "/tmp");
+	if (mkdtemp(d->dir) == NULL)
+		return -1;
+	snprintf(d->url, sizeof(d->url), "ipc://%s/rep.ipc", d->dir);
+	snprintf(d->pub_url, sizeof(d->pub_url), "ipc://%s/pub.ipc", d->dir);
+	snprintf(d->db, sizeof(d->db), "%s/mpstore.db", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/mpstored.log", d->dir);
+	int i = 0;
+	for (; extra != NULL && extra[i] != NULL && i < 31; i++)
+		d->extra_copy[i] = extra[i];
+	d->extra_copy[i] = NULL;
+	d->extra = d->extra_copy;
+	return pt_spawn(d);
+}
+
+static inline void pt_start(mpst_daemon *d, const char *const *extra)
+{
+	int rv = pt_daemon_start(d, extra);
+	pt_track_daemon(d);
+	if (rv != 0)
+		PT_FAIL("mpstored did not start (log %s)", d->log);
+}
+
+static inline void pt_restart(mpst_daemon *d)
+{
+	if (d->pid > 0)
+		mpst_daemon_stop(d);
+	if (pt_spawn(d) != 0)
+		PT_FAIL("mpstored did not restart (log %s)", d->log);
+}
+
+/* SIGTERM; the daemon must exit 0 (it wrote its final snapshot). */
+static inline void pt_stop(mpst_daemon *d)
+{
+	int st = mpst_daemon_stop(d);
+	if (st != 0)
+		PT_FAIL("mpstored exited with %d on SIGTERM (log %s)", st, d->log);
+}
+
+static inline void pt_kill9(mpst_daemon *d)
+{
+	int st = mpst_daemon_kill(d, SIGKILL);
+	if (st != 128 + SIGKILL)
+		PT_FAIL("mpstored: kill -9 gave status %d", st);
+}
+
+static inline void pt_done(mpst_daemon *d)
+{
+	pt_untrack_daemon(d);
+	mpst_daemon_cleanup(d);
+}
+
+/* Connect, retrying for up to ms (the daemon may be starting). */
+static inline mps_client *pt_connect_ms(const mpst_daemon *d, int ms)
+{
+	long long   end = mpst_now_ms() + ms;
+	mps_client *c = NULL;
+	mps_err     e;
+	do {
+		if ((e = mps_open(&c, d->url, 3000)) == MPS_OK)
+			return c;
+		mpst_sleep_ms(20);
+	} while (mpst_now_ms() < end);
+	PT_FAIL("cannot connect to %s: %s (%s)", d->url, mps_err_name(e), mps_last_error());
+}
+
+static inline mps_client *pt_connect(const mpst_daemon *d)
+{
+	return pt_connect_ms(d, 10000);
+}
+
+/* A "key=value" line of the stats op, as an unsigned number (-1: missing). */
+static inline long long pt_stat(mps_client *c, const char *key)
+{
+	mps_value *lines = NULL;
+	size_t     n = 0;
+	long long  v = -1;
+	size_t     kl = strlen(key);
+	PT_OK(mps_stats(c, &lines, &n));
+	for (size_t i = 0; i < n; i++)
+		if (lines[i].type == MPS_STRING && lines[i].u.s.len > kl &&
+		    strncmp(lines[i].u.s.ptr, key, kl) == 0 && lines[i].u.s.ptr[kl] == '=')
+			v = strtoll(lines[i].u.s.ptr + kl + 1, NULL, 10);
+	mps_values_free(lines, n);
+	return v;
+}
+
+/* The global revision (hello on a fresh connection). */
+static inline uint64_t pt_revision(const mpst_daemon *d)
+{
+	mps_client *c = pt_connect(d);
+	uint64_t    rev = mps_server(c)->revision;
+	mps_close(c);
+	return rev;
+}
+
+/* ---- files ---- */
+
+/* FNV-1a of the whole file and its size (st_size); 0 hash if unreadable. */
+static inline uint64_t pt_file_hash(const char *path, long long *size)
+{
+	uint64_t h = 1469598103934665603ull;
+	int      fd = open(path, O_RDONLY);
+	*size = -1;
+	if (fd < 0)
+		return 0;
+	unsigned char buf[65536];
+	ssize_t       n;
+	long long     total = 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			h ^= buf[i];
+			h *= 1099511628211ull;
+		}
+		total += n;
+	}
+	close(fd);
+	*size = total;
+	return h;
+}
+
+static inline int pt_exists(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0;
+}
+
+static inline long long pt_file_size(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+}
+
+/* One integer from a read-only SQL query on a database file (-1: error). */
+static inline long long pt_sql_int(const char *db, const char *sql)
+{
+	sqlite3      *h = NULL;
+	sqlite3_stmt *s = NULL;
+	long long     v = -1;
+	if (sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		fprintf(stderr, "sqlite3_open_v2(%s): %s\n", db, h ? sqlite3_errmsg(h) : "?");
+		sqlite3_close(h);
+		return -1;
+	}
+	sqlite3_busy_timeout(h, 5000);
+	if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	else
+		fprintf(stderr, "%s: %s: %s\n", db, sql, sqlite3_errmsg(h));
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return v;
+}
+
+/* Run SQL (read-write) on a file that no daemon uses; 0 or -1. */
+static inline int pt_sql_exec(const char *db, const char *sql)
+{
+	sqlite3 *h = NULL;
+	char    *msg = NULL;
+	int      rv = -1;
+	if (sqlite3_open(db, &h) == SQLITE_OK && sqlite3_exec(h, sql, NULL, NULL, &msg) == SQLITE_OK)
+		rv = 0;
+	else
+		fprintf(stderr, "%s: %s: %s\n", db, sql, msg ? msg : (h ? sqlite3_errmsg(h) : "?"));
+	sqlite3_free(msg);
+	sqlite3_close(h);
+	return rv;
+}
+
+static inline int pt_write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, data, len);
+	close(fd);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+/* ---- values ---- */
+
+/* JSON of v appended to a growing string (for state comparisons). */
+typedef struct pt_buf {
+	char  *s;
+	size_t n, cap;
+} pt_buf;
+
+static inline void pt_buf_add(pt_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static inline void pt_buf_add(pt_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	for (;;) {
+		size_t room = b->cap - b->n;
+		va_start(ap, fmt);
+		int k = vsnprintf(b->s ? b->s + b->n : NULL, room, fmt, ap);
+		va_end(ap);
+		if (k < 0)
+			PT_FAIL("vsnprintf");
+		if ((size_t)k < room) {
+			b->n += (size_t)k;
+			return;
+		}
+		size_t ncap = (b->cap ? b->cap * 2 : 4096) + (size_t)k;
+		char  *ns = realloc(b->s, ncap);
+		if (ns == NULL)
+			PT_FAIL("out of memory");
+		b->s = ns;
+		b->cap = ncap;
+	}
+}
+
+static inline void pt_buf_value(pt_buf *b, const mps_value *v)
+{
+	char *j = mps_value_to_json(v);
+	if (j == NULL)
+		PT_FAIL("mps_value_to_json");
+	pt_buf_add(b, "%s", j);
+	free(j);
+}
+
+static inline void pt_buf_free(pt_buf *b)
+{
+	free(b->s);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Print the first difference of two state texts. */
+static inline void pt_same_text(const char *what, const char *a, const char *b)
+{
+	if (strcmp(a, b) == 0)
+		return;
+	size_t i = 0;
+	while (a[i] && a[i] == b[i])
+		i++;
+	size_t from = i > 200 ? i - 200 : 0;
+	fprintf(stderr, "%s differs at byte %zu:\n--- before: ...%.400s\n--- after:  ...%.400s\n",
+	    what, i, a + from, b + from);
+	PT_FAIL("%s: state changed", what);
+}
+
+#endif
