@@ -154,7 +154,10 @@ static void publish_and_keep(mpsd_daemon *d, crec *recs, size_t n)
 	size_t start = 0;
 	for (size_t i = 1; i <= n; i++)
 		if (i == n || strcmp(recs[i].name, recs[start].name) != 0) {
-			publish_run(d, recs + start, i - start);
+			/* a schema registration (CH_SCHEMA) has no container: the
+			 * empty topic is the heartbeat's, so it is not published */
+			if (recs[start].name[0] != '\0')
+				publish_run(d, recs + start, i - start);
 			start = i;
 		}
 	for (size_t i = 0; i < n; i++)
@@ -273,6 +276,9 @@ static int do_snapshot(mpsd_daemon *d, char *err, size_t errlen)
 	mpsd_store_lock(d->st);
 	uint64_t rev = mpsd_store_revision(d->st);
 	uint64_t token = mpsd_store_token(d->st);
+	/* schemas first: recovery needs them before the containers using them */
+	if (mpsd_store_dump_schema(d->st, snap_emit, &b) != 0)
+		b.err = 1;
 	mpsd_store_foreach(d->st, snap_visit, &b);
 	mpsd_store_unlock(d->st);
 	int rv = 0;
@@ -778,8 +784,14 @@ int mpsd_commit_start(mpsd_daemon *d, char *err, size_t errlen)
 		cm->h.last = mpsd_store_revision(d->st);
 		cm->h.floor = cm->h.n ? cm->h.ring[cm->h.head].rev : cm->h.last + 1;
 		mpsd_store_unlock(d->st);
-		if (rv != 0)
+		if (rv != 0) {
+			/* the store holds a partial state: close without writing,
+			 * so that mpsd_commit_stop makes no "final snapshot" of it
+			 * (which would compact away the log it failed to read) */
+			mpsp_close(cm->db);
+			cm->db = NULL;
 			return -1;
+		}
 	} else {
 		cm->h.floor = 1;
 	}

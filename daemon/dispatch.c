@@ -484,12 +484,16 @@ static int txn_collect(void *arg, const Mpstore__Change *ch)
 	return 0;
 }
 
+/* Put every container the txn wrote back as it was. A container that
+ * still has its kind is restored in place, so its parked waiters stay. */
 static void txn_rollback(mpsd_daemon *d, txn_save *sv, size_t nsv, uint64_t rev)
 {
 	char err[256];
 	for (size_t i = nsv; i-- > 0;) {
 		mpsd_container *c = mpsd_store_find(d->st, sv[i].name);
-		if (c != NULL) {
+		int in_place = c != NULL && sv[i].existed && sv[i].n > 0 &&
+		               c->k->kind == sv[i].ch[0]->kind;
+		if (c != NULL && !in_place) {
 			Mpstore__Change del;
 			mpstore__change__init(&del);
 			del.type = MPSTORE__CHANGE_TYPE__CH_DELETE;

@@ -256,6 +256,11 @@ int main(int argc, char **argv)
 	int rv = parse_args(argc, argv, c);
 	if (rv != 0)
 		return rv;
+	if (c->auth_len > 0 && c->pub_url != NULL && strncmp(c->pub_url, "tcp://", 6) == 0) {
+		/* the key guards requests; notifications on plain TCP would leak */
+		fprintf(stderr, "mpstored: with an auth key, --pub must be ipc://, tls+tcp:// or ''\n");
+		return 2;
+	}
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
 		fprintf(stderr, "mpstored: --tls-cert and --tls-key go together\n");
 		return 2;

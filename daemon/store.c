@@ -102,6 +102,42 @@ int mpsd_store_msg_check(mpsd_store *st, const char *type, const uint8_t *data, 
 	return st->msg_check(st->msg_check_arg, type, data, len, err, errlen);
 }
 
+void mpsd_store_set_schema_hooks(mpsd_store *st, const mpsd_schema_hooks *hooks, void *arg)
+{
+	if (hooks != NULL)
+		st->schema = *hooks;
+	else
+		memset(&st->schema, 0, sizeof(st->schema));
+	st->schema_arg = arg;
+}
+
+int mpsd_store_dump_schema(mpsd_store *st, mpsd_emit_fn emit, void *arg)
+{
+	uint8_t *set = NULL;
+	size_t   len = 0;
+	if (st->schema.dump == NULL)
+		return 0;
+	if (st->schema.dump(st->schema_arg, &set, &len) != 0)
+		return ENOMEM;
+	if (len == 0) {
+		free(set);
+		return 0;
+	}
+	Mpstore__Value  v;
+	Mpstore__Change ch;
+	mpstore__value__init(&v);
+	mpstore__change__init(&ch);
+	v.v_case = MPSTORE__VALUE__V_BYTES_VALUE;
+	v.bytes_value.data = set;
+	v.bytes_value.len = len;
+	ch.type = MPSTORE__CHANGE_TYPE__CH_SCHEMA;
+	ch.name = (char *)"";
+	ch.value = &v;
+	int rv = emit(arg, &ch);
+	free(set);
+	return rv;
+}
+
 /* ---- name table ---- */
 
 static store_slot *slot_find(const mpsd_store *st, const char *name, uint64_t h)
@@ -318,7 +354,15 @@ static int op_create(mpsd_exec *x)
 	char            err[400];
 	mpsd_container *c = mpsd_store_find(x->st, x->op->name);
 	int             existed = c != NULL;
-	int             rv = mpsd_store_create(x->st, x->op, &c, err, sizeof(err));
+	int             rv;
+	if (!existed && x->op->elem_type == MPSTORE__ELEM_TYPE__TYPE_MESSAGE &&
+	    x->st->schema.check_type != NULL && x->op->message_type != NULL &&
+	    x->op->message_type[0] != '\0') {
+		rv = x->st->schema.check_type(x->st->schema_arg, x->op->message_type, err, sizeof(err));
+		if (rv != 0)
+			return mpsd_exec_fail(x, (Mpstore__Status)rv, "%s", err);
+	}
+	rv = mpsd_store_create(x->st, x->op, &c, err, sizeof(err));
 	if (rv != 0)
 		return mpsd_exec_fail(x, (Mpstore__Status)rv, "%s", err);
 	x->res->flag = !existed;
@@ -540,8 +584,30 @@ int mpsd_store_op_writes(mpsd_store *st, const Mpstore__Op *op)
 
 /* ---- recovery ---- */
 
+/* A registered schema (CH_SCHEMA): no container, the registry takes it. */
+static int apply_schema(mpsd_store *st, const Mpstore__Change *ch, char *err, size_t errlen)
+{
+	if (st->schema.apply == NULL) {
+		snprintf(err, errlen, "change %llu registers a schema, but this daemon has no schema support",
+		    (unsigned long long)ch->revision);
+		return MPSTORE__STATUS__ERR_SCHEMA;
+	}
+	if (ch->value == NULL || ch->value->v_case != MPSTORE__VALUE__V_BYTES_VALUE) {
+		snprintf(err, errlen, "schema change %llu carries no descriptor set",
+		    (unsigned long long)ch->revision);
+		return MPSTORE__STATUS__ERR_INVALID;
+	}
+	int rv = st->schema.apply(st->schema_arg, ch->value->bytes_value.data,
+	    ch->value->bytes_value.len, err, errlen);
+	if (rv == 0 && ch->revision > st->revision)
+		st->revision = ch->revision;
+	return rv;
+}
+
 int mpsd_store_apply(mpsd_store *st, const Mpstore__Change *ch, char *err, size_t errlen)
 {
+	if (ch->type == MPSTORE__CHANGE_TYPE__CH_SCHEMA)
+		return apply_schema(st, ch, err, errlen);
 	mpsd_container *c = ch->name != NULL ? mpsd_store_find(st, ch->name) : NULL;
 	int             rv = 0;
 	if (ch->type == MPSTORE__CHANGE_TYPE__CH_CREATE ||

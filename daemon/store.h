@@ -43,7 +43,8 @@ uint64_t mpsd_store_token(const mpsd_store *st);
 void mpsd_store_info(const mpsd_container *c, Mpstore__ContainerInfo *info);
 
 /* Apply one committed change (recovery). Creates/deletes containers for
- * CH_CREATE/CH_DELETE/CH_RESYNC. Returns a status and a message in err. */
+ * CH_CREATE/CH_DELETE/CH_RESYNC; hands CH_SCHEMA (no container name) to
+ * the schema hooks' apply. Returns a status and a message in err. */
 int mpsd_store_apply(mpsd_store *st, const Mpstore__Change *ch, char *err, size_t errlen);
 
 /* Dump one container as change records (see mpsd_kind.dump), info set. */
@@ -57,6 +58,34 @@ typedef int (*mpsd_msg_check_fn)(void *arg, const char *type, const uint8_t *dat
 void mpsd_store_set_msg_check(mpsd_store *st, mpsd_msg_check_fn fn, void *arg);
 int  mpsd_store_msg_check(mpsd_store *st, const char *type, const uint8_t *data, size_t len,
      char *err, size_t errlen);
+
+/*
+ * Schema hooks (set by schema.c; all NULL without schema support). Called
+ * with the store lock held.
+ *  - check_type: OP_CREATE of a TYPE_MESSAGE container; 0 when `type` is a
+ *    known message type, else a status (ERR_SCHEMA) with a message. Not
+ *    called by recovery (mpsd_store_apply), so stored data always loads.
+ *  - apply: mpsd_store_apply of a CH_SCHEMA change (recovery): merge the
+ *    FileDescriptorSet `set` into the registry.
+ *  - dump: the whole registry as one FileDescriptorSet (*set malloc'ed,
+ *    freed by the caller; *len 0 and *set NULL when empty), for snapshots.
+ */
+typedef struct mpsd_schema_hooks {
+	int (*check_type)(void *arg, const char *type, char *err, size_t errlen);
+	int (*apply)(void *arg, const uint8_t *set, size_t len, char *err, size_t errlen);
+	int (*dump)(void *arg, uint8_t **set, size_t *len);
+} mpsd_schema_hooks;
+/* hooks is copied; NULL removes them. */
+void mpsd_store_set_schema_hooks(mpsd_store *st, const mpsd_schema_hooks *hooks, void *arg);
+
+/*
+ * Emit the registry as one CH_SCHEMA change (name "", revision 0,
+ * value.bytes_value = the FileDescriptorSet) when a schema is registered;
+ * nothing otherwise. Snapshots write it first, so recovery loads schemas
+ * before the containers whose elements use them. Returns 0, ENOMEM, or
+ * what emit returned.
+ */
+int mpsd_store_dump_schema(mpsd_store *st, mpsd_emit_fn emit, void *arg);
 
 /* Create a container directly (recovery, schema-declared containers). */
 int mpsd_store_create(mpsd_store *st, const Mpstore__Op *create, mpsd_container **out, char *err,

@@ -46,6 +46,8 @@ struct mpsd_store {
 	mpsd_waiter *orphans;
 	mpsd_msg_check_fn msg_check;
 	void             *msg_check_arg;
+	mpsd_schema_hooks schema;
+	void             *schema_arg;
 };
 
 void store_wake_push(mpsd_store *st, mpsd_container *c);

@@ -91,8 +91,27 @@ static void test_auth_key(void **state)
 	assert_int_equal(r->results[0]->status, 0);
 	mpstore__response__free_unpacked(r, NULL);
 	nng_close(s);
+
+	/* the CLI (and any mps_open) takes the key from $MPSTORE_AUTH_KEY */
+	char out[4096], err[4096];
+	const char *ls[] = {mpst_cli_path(), "--url", d.url, "ls", NULL};
+	unsetenv("MPSTORE_AUTH_KEY");
+	assert_int_not_equal(mpst_run(ls, out, sizeof(out), err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "AUTH"));
+	setenv("MPSTORE_AUTH_KEY", "s3cret", 1);
+	assert_int_equal(mpst_run(ls, out, sizeof(out), err, sizeof(err)), 0);
+	assert_non_null(strstr(out, "secret"));
+	unsetenv("MPSTORE_AUTH_KEY");
+
 	assert_int_equal(mpst_daemon_stop(&d), 0);
 	mpst_daemon_cleanup(&d);
+
+	/* notifications may not go out on plain TCP when a key guards requests */
+	int rv = mpst_run((const char *const[]){mpst_mpstored_path(), "--durability", "memory",
+	    "--auth-key-file", keyfile, "--listen", "ipc:///tmp/mpst-never.ipc", "--pub",
+	    "tcp://127.0.0.1:1", NULL}, out, sizeof(out), err, sizeof(err));
+	assert_int_equal(rv, 2);
+	assert_non_null(strstr(err, "--pub"));
 	unlink(keyfile);
 }
 

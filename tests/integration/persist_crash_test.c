@@ -33,7 +33,7 @@ static int rec_fd = -1;
 static void rec(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void rec(const char *fmt, ...)
 {
-	char    line[256];
+	char    line[512];
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(line, sizeof(line), fmt, ap);
@@ -87,8 +87,13 @@ static int child_main(const char *url, const char *file, const char *tag, unsign
 		}
 		}
 		if (e != MPS_OK) {
-			rec("E %s %s\n", mps_err_name(e), tag);
-			break; /* the daemon died: stop (the parent restarts it) */
+			/* the daemon died: stop (the parent restarts it). Only
+			 * transport errors are expected; the parent fails on others */
+			int dead = e == MPS_ERR_TIMEOUT || e == MPS_ERR_TRANSPORT ||
+			           e == MPS_ERR_CONNECT || e == MPS_ERR_CLOSED ||
+			           e == MPS_ERR_SHUTDOWN;
+			rec("%c %s %s %.300s\n", dead ? 'E' : 'X', mps_err_name(e), tag, mps_last_error());
+			break;
 		}
 	}
 	/* do not mps_close: the daemon may be gone; exit is enough */
@@ -181,7 +186,7 @@ static void book_read(book *b, const char *file)
 	FILE *f = fopen(file, "r");
 	if (f == NULL)
 		return; /* the writer never started */
-	char line[256], s[200];
+	char line[600], s[200];
 	long long n;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		size_t len = strlen(line);
@@ -215,6 +220,8 @@ static void book_read(book *b, const char *file)
 		case 'E':
 			b->errors++;
 			break;
+		case 'X':
+			PT_FAIL("a writer got an error that is not the daemon's death: %s", line);
 		}
 	}
 	fclose(f);

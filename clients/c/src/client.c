@@ -372,6 +372,10 @@ fail_nosock:
 mps_err
 mps_open(mps_client **out, const char *url, int timeout_ms)
 {
+	/* like $MPSTORE_URL, the key may come from the environment */
+	const char *key = getenv("MPSTORE_AUTH_KEY");
+	if (key != NULL && key[0] != '\0')
+		return mps_open_auth(out, url, timeout_ms, key, strlen(key));
 	return mps_open_auth(out, url, timeout_ms, NULL, 0);
 }
 

@@ -229,6 +229,9 @@ typedef struct mps_client mps_client;
  * mps_close of an inherited handle does nothing. So fork the workers before
  * the parent's first mps_open, or exec a program in the child (spawn).
  *
+ * Auth: when $MPSTORE_AUTH_KEY is set and not empty, mps_open sends it as
+ * the auth key (as mps_open_auth would); see docs/security.md.
+ *
  * Errors: MPS_ERR_CONNECT (bad URL, daemon unreachable within timeout),
  * MPS_ERR_VERSION, MPS_ERR_AUTH, MPS_ERR_NOMEM, MPS_ERR_PROTOCOL.
  */
