@@ -309,7 +309,10 @@ aslot_cb(mps_batch *b, mps_err err, void *arg)
 	s->res.ops += (uint64_t) s->nops;
 	s->res.t_end = now;
 	check_reply(b, s->t, err, &s->res);
-	if (err == MPS_ERR_CLOSED || !aslot_next(s))
+	/* a client-side failure (transport, timeout, closed): stop this slot
+	 * rather than wait out a timeout for every remaining op (our ops never
+	 * wait in the daemon, so a request-level timeout is the transport's) */
+	if (err >= MPS_ERR_CONNECT || err == MPS_ERR_TIMEOUT || !aslot_next(s))
 		aslot_done(s);
 }
 
@@ -416,6 +419,8 @@ sthread_main(void *p)
 		st->res.ops += (uint64_t) nops;
 		st->res.t_end = now;
 		check_reply(b, st->t, rv, &st->res);
+		if (rv >= MPS_ERR_CONNECT || rv == MPS_ERR_TIMEOUT)
+			break;
 		done += nops;
 	}
 	mps_batch_free(b);

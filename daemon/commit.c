@@ -65,22 +65,27 @@ struct mpsd_commit {
 
 static void crec_free(crec *c)
 {
-	free(c->name);
-	free(c->data);
+	free(c->data); /* the name lives in the same block */
+	c->data = NULL;
+	c->name = NULL;
 }
 
+/* One allocation holds the packed change and, after it, its name. */
 static int crec_pack(crec *c, const Mpstore__Change *ch)
 {
+	const char *name = ch->name ? ch->name : "";
+	size_t      nl = strlen(name);
 	c->rev = ch->revision;
 	c->kind = ch->kind;
 	c->len = mpstore__change__get_packed_size(ch);
-	c->data = malloc(c->len ? c->len : 1);
-	c->name = strdup(ch->name ? ch->name : "");
-	if (c->data == NULL || c->name == NULL) {
-		crec_free(c);
+	c->data = malloc(c->len + nl + 1);
+	if (c->data == NULL) {
+		c->name = NULL;
 		return -1;
 	}
 	mpstore__change__pack(ch, c->data);
+	c->name = (char *)c->data + c->len;
+	memcpy(c->name, name, nl + 1);
 	return 0;
 }
 
@@ -95,16 +100,20 @@ static void job_free(job *j)
 
 /* ---- history ---- */
 
-static void hist_add(hist *h, crec *c)
+/* The caller holds h->mtx. */
+static void hist_add_locked(hist *h, crec *c)
 {
-	pthread_mutex_lock(&h->mtx);
 	if (h->cap > 0) {
 		if (h->n == h->cap) {
-			crec *old = &h->ring[h->head];
+			crec    *old = &h->ring[h->head];
+			uint64_t gone = old->rev;
 			crec_free(old);
 			h->head = (h->head + 1) % h->cap;
 			h->n--;
-			h->floor = h->ring[h->head].rev;
+			/* a txn's records share a revision: once one of them is
+			 * gone, that revision is no longer whole in the ring */
+			h->floor = h->n == 0 || h->ring[h->head].rev == gone ? gone + 1
+			                                                      : h->ring[h->head].rev;
 		}
 		h->ring[(h->head + h->n) % h->cap] = *c; /* takes the data */
 		h->n++;
@@ -113,6 +122,12 @@ static void hist_add(hist *h, crec *c)
 	}
 	if (c->rev > h->last)
 		h->last = c->rev;
+}
+
+static void hist_add(hist *h, crec *c)
+{
+	pthread_mutex_lock(&h->mtx);
+	hist_add_locked(h, c);
 	pthread_mutex_unlock(&h->mtx);
 }
 
@@ -160,8 +175,12 @@ static void publish_and_keep(mpsd_daemon *d, crec *recs, size_t n)
 				publish_run(d, recs + start, i - start);
 			start = i;
 		}
+	/* all of a job's records at once: OP_CHANGES must never see a
+	 * revision (h.last) whose txn records are only partly added */
+	pthread_mutex_lock(&d->commit->h.mtx);
 	for (size_t i = 0; i < n; i++)
-		hist_add(&d->commit->h, &recs[i]);
+		hist_add_locked(&d->commit->h, &recs[i]);
+	pthread_mutex_unlock(&d->commit->h.mtx);
 }
 
 /* ---- replies ---- */
@@ -515,14 +534,18 @@ void mpsd_commit_submit(mpsd_daemon *d, mpsd_exec *x, mpsd_req *r, nng_msg *repl
 		j->action = r->action;
 		j->arg = r->action_arg ? strdup(r->action_arg) : NULL;
 	}
-	if (!cm->threaded && j->action == MPSD_ACT_NONE) {
-		/* nothing to wait for: publish and answer now (store lock held) */
+	if ((!cm->threaded && j->action == MPSD_ACT_NONE) || !cm->thr_started) {
+		/* nothing to wait for: publish and answer now (store lock held).
+		 * Without a commit thread (memory mode) actions are answered here
+		 * too: with no database they fail at once, taking no lock. */
 		cm->committed_changes += j->nrec;
 		cm->changes_since_snap += (int64_t)j->nrec;
 		publish_and_keep(d, j->recs, j->nrec);
+		if (r != NULL && j->action != MPSD_ACT_NONE)
+			do_action(d, j);
 		if (r != NULL) {
-			mpsd_dispatch_committed(d, r, reply);
-			mpsd_dispatch_send(d, r, reply);
+			mpsd_dispatch_committed(d, r, j->reply);
+			mpsd_dispatch_send(d, r, j->reply);
 		}
 		j->r = NULL;
 		j->reply = NULL;

@@ -91,6 +91,10 @@ void mpsd_server_reply(mpsd_daemon *d, mpsd_req *r, nng_msg *msg);
 void mpsd_server_abandon(mpsd_daemon *d, mpsd_req *r);
 /* Publish one message (topic "name\0" + payload). Never blocks. */
 void mpsd_server_publish(mpsd_daemon *d, const char *name, const uint8_t *data, size_t len);
+/* Publish a ready message (topic included); takes m. */
+void mpsd_server_publish_msg(mpsd_daemon *d, nng_msg *m);
+/* Connected subscribers (0: publishing can be skipped). */
+int mpsd_server_subscribers(mpsd_daemon *d);
 /* The request state a worker carries (dispatch.c owns its fields). */
 mpsd_req *mpsd_server_req_of(void *worker);
 void      mpsd_server_wake_clock(mpsd_daemon *d);

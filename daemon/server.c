@@ -49,6 +49,7 @@ struct mpsd_server {
 		int          fails;
 	} lsn[MPSD_MAX_LISTEN + 1];
 	int             nlsn;
+	int             nsubs; /* connected subscribers (atomic) */
 	pthread_t       wd;
 	int             wd_run;
 	pthread_mutex_t wmtx;
@@ -157,6 +158,26 @@ void mpsd_server_abandon(mpsd_daemon *d, mpsd_req *r)
 }
 
 mpsd_req *mpsd_server_req_of(void *worker) { return worker; }
+
+int mpsd_server_subscribers(mpsd_daemon *d)
+{
+	mpsd_server *s = d->srv;
+	return s != NULL && s->pub_open ? __atomic_load_n(&s->nsubs, __ATOMIC_RELAXED) : 0;
+}
+
+void mpsd_server_publish_msg(mpsd_daemon *d, nng_msg *m)
+{
+	mpsd_server *s = d->srv;
+	if (s == NULL || !s->pub_open || nng_sendmsg(s->pub, m, NNG_FLAG_NONBLOCK) != 0)
+		nng_msg_free(m);
+}
+
+static void pub_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	mpsd_server *s = arg;
+	(void)p;
+	__atomic_add_fetch(&s->nsubs, ev == NNG_PIPE_EV_ADD_POST ? 1 : -1, __ATOMIC_RELAXED);
+}
 
 void mpsd_server_publish(mpsd_daemon *d, const char *name, const uint8_t *data, size_t len)
 {
@@ -479,6 +500,8 @@ int mpsd_server_start(mpsd_daemon *d, char *err, size_t errlen)
 		}
 		s->pub_open = 1;
 		nng_socket_set_int(s->pub, NNG_OPT_SENDBUF, 8192);
+		nng_pipe_notify(s->pub, NNG_PIPE_EV_ADD_POST, pub_pipe_cb, s);
+		nng_pipe_notify(s->pub, NNG_PIPE_EV_REM_POST, pub_pipe_cb, s);
 		if (listen_one(d, s->pub, d->cfg.pub_url, err, errlen) != 0)
 			return -1;
 	}

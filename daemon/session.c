@@ -162,11 +162,12 @@ void mpsd_sessions_reap(mpsd_sessions *ss, uint32_t pipe, int64_t now_ms, int64_
 			mpsd_session *s = *pp;
 			int dead = (pipe != 0 && s->pipe == pipe) ||
 			    (lease_ms > 0 && now_ms - s->last_seen > lease_ms);
-			int busy = 0;
-			if (dead) /* a request still being answered keeps it alive */
-				for (size_t k = 0; k < MPSD_DEDUPE_SLOTS && !busy; k++)
-					busy = s->slots[k].pending != NULL && pipe == 0;
-			if (!dead || busy) {
+			/* A pending request does not keep a lease-expired session
+			 * alive: one being committed has just renewed the lease, and
+			 * a parked one (a get or acquire waiting for ever) must not
+			 * let a stalled client (SIGSTOP, a hung process: no pings)
+			 * keep its locks. Its parked requests are dropped with it. */
+			if (!dead) {
 				pp = &s->next;
 				continue;
 			}

@@ -17,6 +17,7 @@ typedef struct cli_opts {
 	int         have_count;
 	int64_t     count;         /* --maxsize/--parties/--value/--length */
 	int         key_type;      /* --key-type */
+	int         declared;      /* register-schema --declared */
 	const char *ifs[32];       /* txn --if */
 	int         nifs;
 	const char *thens[32];     /* txn --then */
@@ -64,5 +65,20 @@ int  cli_print_result(FILE *f, const mps_op *op, const mps_result *r, int force)
 int64_t cli_timeout_ms(const cli_opts *o);
 
 int cli_txn(mps_client *c, const cli_opts *o);
+/* watch.c: mpstore watch (argv[0] = "watch"). */
+int cli_watch(mps_client *c, int argc, char **argv);
+
+/* typed.c: message elements as JSON (field names from the daemon's schema,
+ * fetched with OP_GET_SCHEMA on first use). cli_typed_note remembers the
+ * message type of a container the command touches; cli_typed_use selects
+ * the container whose values are printed next; cli_typed_parse turns a
+ * JSON object (or {"$message": "<base64>"}) into a message value for info's
+ * type (owned; 0 or an exit status after printing the error);
+ * cli_typed_json gives v as JSON text (malloc'ed) or NULL when v is not a
+ * message of the selected container (print it the generic way). */
+void  cli_typed_note(mps_client *c, const mps_info *info);
+void  cli_typed_use(const char *name);
+int   cli_typed_parse(const mps_info *info, const char *arg, mps_value *out);
+char *cli_typed_json(const mps_value *v);
 
 #endif

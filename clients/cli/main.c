@@ -29,8 +29,15 @@ static const char usage_text[] =
     "  with-lock L -- COMMAND...        run COMMAND holding lock L\n"
     "  txn [--if COND]... [--then CMD]... [--else CMD]...\n"
     "  snapshot | backup FILE | stats\n"
+    "  watch NAME|PREFIX* [--from REV] [--count N] [--pub URL]\n"
+    "                                   print changes as JSON lines (docs/watch.md)\n"
+    "  register-schema FILE.pb [--declared]  register a descriptor set (protoc\n"
+    "                                   --include_imports -o); --declared also\n"
+    "                                   creates the containers it declares\n"
     "\n"
     "VALUEs are JSON (42, 1.5, \"text\", true, null); a word that is not JSON is a string.\n"
+    "Elements of containers typed with a protobuf message are JSON objects with\n"
+    "the message's field names, in and out.\n"
     "URL defaults to $MPSTORE_URL, then " MPS_DEFAULT_URL ". See docs/cli.md.\n";
 
 static int
@@ -159,6 +166,7 @@ cmd_data(mps_client *c, const cli_opts *o, int argc, char **argv)
 			rv = cli_fail_lib(e);
 			goto out;
 		}
+		cli_typed_use(op.name);
 		cli_print_object(stdout, k, v, n);
 		putchar('\n');
 		mps_values_free(k, n);
@@ -375,6 +383,38 @@ cmd_admin(mps_client *c, int argc, char **argv)
 	return 0;
 }
 
+static int
+cmd_register(mps_client *c, const cli_opts *o, int argc, char **argv)
+{
+	int rv;
+	if ((rv = need_args(argc, 2, 2, "register-schema FILE.pb [--declared]")) != 0) {
+		return rv;
+	}
+	FILE *f = fopen(argv[1], "rb");
+	if (f == NULL) {
+		return cli_fail(MPS_ERR_INVALID, "cannot read %s: %s", argv[1], strerror(errno));
+	}
+	size_t   cap = 65536, n = 0, k;
+	uint8_t *buf = malloc(cap);
+	while (buf != NULL && (k = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += k;
+		if (n == cap) {
+			uint8_t *nb = realloc(buf, cap *= 2);
+			if (nb == NULL) {
+				free(buf);
+			}
+			buf = nb;
+		}
+	}
+	fclose(f);
+	if (buf == NULL) {
+		return cli_fail(MPS_ERR_NOMEM, "out of memory reading %s", argv[1]);
+	}
+	mps_err e = mps_register_schema(c, buf, n, o->declared ? MPS_FLAG_CREATE_DECLARED : 0);
+	free(buf);
+	return e == MPS_OK ? 0 : cli_fail_lib(e);
+}
+
 /* Take the options out of argv (up to a "--"), leaving the positional words. */
 static int
 parse_opts(int *argcp, char **argv, cli_opts *o)
@@ -382,8 +422,8 @@ parse_opts(int *argcp, char **argv, cli_opts *o)
 	int argc = *argcp, out = 1, i;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (strcmp(a, "--") == 0) {
-			break;
+		if (strcmp(a, "--") == 0 || (out == 1 && strcmp(a, "watch") == 0)) {
+			break; /* watch parses its own options */
 		}
 		const char *val = NULL;
 #define OPT(nm) (strcmp(a, nm) == 0 && (i + 1 < argc ? (val = argv[++i], 1) : (val = NULL, 1)))
@@ -406,6 +446,8 @@ parse_opts(int *argcp, char **argv, cli_opts *o)
 				return cli_fail(MPS_ERR_INVALID, "%s wants an integer", a);
 			}
 			o->have_count = 1;
+		} else if (strcmp(a, "--declared") == 0) {
+			o->declared = 1;
 		} else if (OPT("--key-type")) {
 			if (val != NULL && (strcmp(val, "string") == 0 || strcmp(val, "str") == 0)) {
 				o->key_type = MPS_KEY_STRING;
@@ -454,7 +496,8 @@ main(int argc, char **argv)
 	const char *cmd = argv[0];
 	static const char *const known[] = {"ls", "create", "info", "get", "set", "append", "pop",
 		"del", "incr", "len", "keys", "contains", "clear", "put", "set-event", "clear-event",
-		"wait", "notify", "with-lock", "txn", "snapshot", "backup", "stats", NULL};
+		"wait", "notify", "with-lock", "txn", "snapshot", "backup", "stats", "watch", "register-schema",
+		NULL};
 	int ok = 0;
 	for (int i = 0; known[i] != NULL; i++) {
 		ok |= strcmp(cmd, known[i]) == 0;
@@ -468,7 +511,9 @@ main(int argc, char **argv)
 	if (e != MPS_OK) {
 		return cli_fail_lib(e);
 	}
-	if (strcmp(cmd, "ls") == 0) {
+	if (strcmp(cmd, "watch") == 0) {
+		rv = cli_watch(c, argc, argv);
+	} else if (strcmp(cmd, "ls") == 0) {
 		rv = cmd_ls(c, argc, argv);
 	} else if (strcmp(cmd, "create") == 0) {
 		rv = cmd_create(c, &o, argc, argv);
@@ -482,6 +527,8 @@ main(int argc, char **argv)
 		rv = cmd_notify(c, &o, argc, argv);
 	} else if (strcmp(cmd, "with-lock") == 0) {
 		rv = cmd_with_lock(c, &o, argc, argv);
+	} else if (strcmp(cmd, "register-schema") == 0) {
+		rv = cmd_register(c, &o, argc, argv);
 	} else if (strcmp(cmd, "txn") == 0) {
 		rv = argc == 1 ? cli_txn(c, &o)
 		               : cli_fail(MPS_ERR_INVALID, "txn takes only --if/--then/--else");

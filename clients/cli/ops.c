@@ -13,15 +13,26 @@ cli_opstore_fini(cli_opstore *s)
 	s->n = 0;
 }
 
-static mps_value *
-store_value(cli_opstore *s, const char *arg)
+/* The value argument arg, kept in s: JSON (a JSON object for a container
+ * of messages). Returns 0 or an exit status after printing the error. */
+static int
+store_value(cli_opstore *s, const mps_info *info, const char *arg, mps_value **out)
 {
 	if (s->n == sizeof(s->vals) / sizeof(s->vals[0])) {
-		return NULL;
+		return cli_fail(MPS_ERR_INVALID, "too many values");
 	}
-	mps_value *v = &s->vals[s->n++];
-	cli_parse_value(arg, v);
-	return v;
+	mps_value *v = &s->vals[s->n];
+	if (info->elem_type == MPS_TYPE_MESSAGE) {
+		int rv = cli_typed_parse(info, arg, v);
+		if (rv != 0) {
+			return rv;
+		}
+	} else {
+		cli_parse_value(arg, v);
+	}
+	s->n++;
+	*out = v;
+	return 0;
 }
 
 static int
@@ -89,6 +100,7 @@ cli_build_op(mps_client *c, const cli_opts *o, int argc, char **argv, mps_op *op
 	if ((e = mps_info_get(c, argv[1], info)) != MPS_OK) {
 		return cli_fail_lib(e);
 	}
+	cli_typed_note(c, info);
 	mps_kind k = info->kind;
 
 	if (strcmp(cmd, "get") == 0) {
@@ -136,9 +148,9 @@ cli_build_op(mps_client *c, const cli_opts *o, int argc, char **argv, mps_op *op
 		} else {
 			return wrong_kind(cmd, info);
 		}
-		mps_value *v = store_value(s, argv[argc - 1]);
-		if (v == NULL) {
-			return cli_fail(MPS_ERR_INVALID, "too many values");
+		mps_value *v;
+		if ((rv = store_value(s, info, argv[argc - 1], &v)) != 0) {
+			return rv;
 		}
 		op->value     = *v;
 		op->send_null = 1;
@@ -157,8 +169,9 @@ cli_build_op(mps_client *c, const cli_opts *o, int argc, char **argv, mps_op *op
 		}
 		size_t first = s->n;
 		for (int i = 2; i < argc; i++) {
-			if (store_value(s, argv[i]) == NULL) {
-				return cli_fail(MPS_ERR_INVALID, "too many values");
+			mps_value *v;
+			if ((rv = store_value(s, info, argv[i], &v)) != 0) {
+				return rv;
 			}
 		}
 		if (put) {
@@ -222,8 +235,11 @@ cli_build_op(mps_client *c, const cli_opts *o, int argc, char **argv, mps_op *op
 		}
 		op->code = MPS_OP_VALUE_ADD;
 		if (argc == 3) {
-			mps_value *v = store_value(s, argv[2]);
-			if (v == NULL || (v->type != MPS_INT && v->type != MPS_DOUBLE)) {
+			mps_value *v;
+			if ((rv = store_value(s, info, argv[2], &v)) != 0) {
+				return rv;
+			}
+			if (v->type != MPS_INT && v->type != MPS_DOUBLE) {
 				return cli_fail(MPS_ERR_INVALID, "DELTA must be a number: %s", argv[2]);
 			}
 			op->value = *v;
@@ -277,6 +293,7 @@ cli_build_op(mps_client *c, const cli_opts *o, int argc, char **argv, mps_op *op
 int
 cli_print_result(FILE *f, const mps_op *op, const mps_result *r, int force)
 {
+	cli_typed_use(op->name);
 	switch (op->code) {
 	case MPS_OP_VALUE_GET:
 	case MPS_OP_VALUE_ADD:

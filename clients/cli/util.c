@@ -82,7 +82,10 @@ cli_parse_key(const char *arg, int kt, mps_value *out)
 void
 cli_print_value(FILE *f, const mps_value *v)
 {
-	char *s = mps_value_to_json(v);
+	char *s = cli_typed_json(v);
+	if (s == NULL) {
+		s = mps_value_to_json(v);
+	}
 	fputs(s != NULL ? s : "null", f);
 	free(s);
 }

@@ -160,10 +160,11 @@ static inline int pt_soak(void)
  * Starting a daemon. support.c's mpst_daemon_start/restart probe readiness
  * with a raw connect()+close() on the ipc socket; with nng 1.5.2 a peer that
  * disconnects during the SP handshake leaves the listener unable to accept
- * anyone (nng issue #1518, fixed in 1.6.0), so those daemons never answer.
- * These spawn the same way but wait for the socket file and then for a real
- * client handshake (mps_open, in pt_connect). Stop/kill/cleanup are
- * support.c's.
+ * anyone (nng issue #1518, fixed after 1.5.2; the daemon's listener
+ * watchdog now repairs it, after a delay). These spawn the same way but wait
+ * for the socket file and then for a real client handshake (mps_open, in
+ * pt_connect), so restarts are fast and timing measurements clean.
+ * Stop/kill/cleanup are support.c's.
  */
 static inline int pt_spawn(mpst_daemon *d)
 {

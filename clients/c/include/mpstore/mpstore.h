@@ -733,6 +733,218 @@ MPS_API mps_err mps_barrier_reset(mps_client *c, const char *name);
 MPS_API mps_err mps_barrier_info(mps_client *c, const char *name, int64_t *parties,
                                  int64_t *n_waiting, int *broken);
 
+/* ------------------------------------------------------------------------ */
+/* Watching (clients/c/src/watch.c, mirror.c; docs/watch.md)                 */
+/* ------------------------------------------------------------------------ */
+
+/* Where a watch subscribes when mps_watch_opts.pub_url is NULL and
+ * $MPSTORE_PUB_URL is unset (the daemon's default --pub). */
+#define MPS_DEFAULT_PUB_URL "ipc:///tmp/mpstore-pub.ipc"
+
+/* Change record types (= ChangeType of the proto). */
+typedef enum mps_change_type {
+	MPS_CH_NONE = 0,
+	MPS_CH_CREATE = 1,      /* info */
+	MPS_CH_DELETE = 2,
+	MPS_CH_CLEAR = 3,
+	MPS_CH_SET = 4,         /* value container: value is the new value */
+	MPS_CH_LIST_INSERT = 5, /* values inserted before index (arrays: overwrite from index) */
+	MPS_CH_LIST_SET = 6,    /* index, value (arrays: or index + values, a run) */
+	MPS_CH_LIST_DELETE = 7, /* count elements removed from index */
+	MPS_CH_DICT_SET = 8,    /* keys[i] = values[i] */
+	MPS_CH_DICT_DELETE = 9, /* keys removed */
+	MPS_CH_QUEUE_PUT = 10,  /* values appended */
+	MPS_CH_QUEUE_GET = 11,  /* count items taken from the head */
+	MPS_CH_STATE = 12,      /* sync kinds: value (bytes) is the state (docs/sync.md) */
+	MPS_CH_RESYNC = 13      /* full state (resync events) */
+} mps_change_type;
+
+/* Lower-case name of a change type ("list_insert", "dict_set", ...); "?"
+ * when unknown. Constant string. */
+MPS_API const char *mps_change_type_name(int type);
+
+typedef enum mps_watch_event_type {
+	MPS_WATCH_CHANGE = 1,  /* one change to a container (change != CREATE/DELETE) */
+	MPS_WATCH_CREATED = 2, /* a container was created (change = MPS_CH_CREATE, info) */
+	MPS_WATCH_DELETED = 3, /* a container was deleted (change = MPS_CH_DELETE) */
+	MPS_WATCH_RESYNC = 4,  /* full state of one container at `revision`; see below */
+	MPS_WATCH_PROGRESS = 5 /* only with MPS_WATCH_F_PROGRESS: every change up to
+	                          `revision` has been delivered */
+} mps_watch_event_type;
+
+/*
+ * One event. Every pointer in it is BORROWED from the watch: valid during
+ * the callback, or until the next mps_watch_next / mps_unwatch.
+ *
+ * Changes (CHANGE, CREATED, DELETED) carry the daemon's change record:
+ * revision (global; the changes of one transaction share it), container
+ * name and kind, the change type and its fields (index, count, value, keys,
+ * values, info) exactly as docs/watch.md lists them per type.
+ *
+ * A RESYNC tells the watcher to drop what it knows and take this state
+ * instead: the watch could not prove that it saw every change (the
+ * daemon's history no longer had the missed ones, the daemon went back in
+ * time, or a loss was found after the fact), or the watch was opened with
+ * MPS_WATCH_F_RESYNC_FIRST. A resync covers every container the watch
+ * matches, all at one `revision`: resync_count events (resync_index 0 ..
+ * resync_count-1), one per existing container, with has_info/info, the
+ * full contents in values (lists, arrays, queues), keys + values (dicts,
+ * namespaces) or value (value containers; the state bytes of sync kinds and
+ * of a queue's unfinished count); count = number of elements. When no
+ * container matches, the resync is ONE event with kind MPS_KIND_NONE,
+ * resync_count 0 and name = the watched name or prefix. Changes that
+ * follow have revisions > the resync's revision.
+ */
+typedef struct mps_watch_event {
+	mps_watch_event_type type;
+	uint64_t             revision;
+	const char          *name;
+	mps_kind             kind;
+	mps_change_type      change;
+	int64_t              index;
+	int64_t              count;
+	mps_value            value;
+	const mps_value     *keys;
+	size_t               nkeys;
+	const mps_value     *values;
+	size_t               nvalues;
+	int                  has_info;
+	mps_info             info;
+	size_t               resync_index;
+	size_t               resync_count;
+	int                  recovered; /* 1: fetched with OP_CHANGES, not from PUB */
+} mps_watch_event;
+
+/* The callback form. Called on the watch's own thread, one event at a
+ * time, in order. It may block (events wait; nothing is lost: see
+ * docs/watch.md) and may call libmpstore on other handles or on the
+ * watch's client, but must not call mps_unwatch on its own watch. */
+typedef void (*mps_watch_cb)(const mps_watch_event *ev, void *arg);
+
+#define MPS_WATCH_F_RESYNC_FIRST 1u /* start with a resync (full state), then changes */
+#define MPS_WATCH_F_PROGRESS 2u     /* deliver MPS_WATCH_PROGRESS events */
+#define MPS_WATCH_F_NO_AUDIT 4u     /* skip the twice-a-second audit (docs/watch.md) */
+
+/* Options of mps_watch; zero-initialise, then set what applies. */
+typedef struct mps_watch_opts {
+	/* The daemon's PUB address (mpstored --pub). NULL: $MPSTORE_PUB_URL,
+	 * then MPS_DEFAULT_PUB_URL. */
+	const char  *pub_url;
+	/* First revision wanted: changes with revision >= from_revision are
+	 * delivered (a resync first when the daemon no longer has them).
+	 * 0 = "now": changes committed after mps_watch returns. */
+	uint64_t     from_revision;
+	uint32_t     flags;   /* MPS_WATCH_F_* */
+	mps_watch_cb cb;      /* NULL: pull events with mps_watch_next */
+	void        *cb_arg;
+} mps_watch_opts;
+
+typedef struct mps_watcher mps_watcher;
+
+/*
+ * Watch `what`: a container name, a name prefix ending in '*' ("jobs.*"),
+ * or "" (or "*") for every container. The watch opens its own SUB socket to
+ * the daemon's PUB address and uses c (which must outlive the watch) for
+ * the requests that recover missed changes (OP_CHANGES) and full states
+ * (OP_DUMP). Delivery guarantee (docs/watch.md): every committed change of
+ * a matching container with revision >= the start is delivered exactly
+ * once, in revision order, or a RESYNC says to take a fresh state, after
+ * which the same holds again from the resync's revision.
+ *
+ * With opts->cb set, events go to the callback on a library thread that
+ * mps_watch starts; otherwise the caller pulls them with mps_watch_next.
+ * opts may be NULL (now, pull, default PUB address). On success *out is a
+ * handle to release with mps_unwatch.
+ *
+ * Errors: MPS_ERR_INVALID (bad name), MPS_ERR_CONNECT (bad PUB URL),
+ * MPS_ERR_NOMEM, and the errors of the first request to the daemon.
+ */
+MPS_API mps_err mps_watch(mps_client *c, const char *what, const mps_watch_opts *opts,
+                          mps_watcher **out);
+
+/*
+ * Pull form: wait up to timeout_ms (< 0 forever, 0 not at all) for the next
+ * event; *ev points at it (borrowed, valid until the next call or
+ * mps_unwatch). MPS_ERR_TIMEOUT when none arrived in time. Not for watches
+ * with a callback (MPS_ERR_INVALID). One thread at a time. While the
+ * daemon is unreachable it keeps trying (MPS_ERR_TIMEOUT meanwhile; the
+ * reason is in mps_watch_stats' last_error).
+ */
+MPS_API mps_err mps_watch_next(mps_watcher *w, const mps_watch_event **ev, int timeout_ms);
+
+/* A file descriptor that becomes readable when a PUB message is waiting
+ * (for poll/epoll in the pull form): call mps_watch_next with timeout 0
+ * until it returns MPS_ERR_TIMEOUT, then poll. Also poll with a timeout of
+ * at most 500 ms (catch-ups happen inside mps_watch_next). -1 on error. */
+MPS_API int mps_watch_fd(mps_watcher *w);
+
+/* Revision up to which every matching change has been delivered (or
+ * resynced). Any thread. */
+MPS_API uint64_t mps_watch_revision(mps_watcher *w);
+
+/* Counters, for tests and monitoring (any thread). */
+typedef struct mps_watch_stats {
+	uint64_t notifications; /* PUB messages with changes received */
+	uint64_t heartbeats;    /* heartbeats received */
+	uint64_t delivered;     /* events delivered (all types) */
+	uint64_t gaps;          /* PUB revision gaps that needed a check */
+	uint64_t catchups;      /* OP_CHANGES requests made */
+	uint64_t lost;          /* changes PUB/SUB dropped that OP_CHANGES recovered */
+	uint64_t duplicates;    /* PUB changes skipped: already delivered */
+	uint64_t resyncs;       /* resyncs delivered */
+	uint64_t audit_holes;   /* audits that found an unnoticed loss (-> resync) */
+	int      last_error;    /* last failed request to the daemon (MPS_OK: none) */
+} mps_watch_stats;
+MPS_API void mps_watch_stats_get(mps_watcher *w, mps_watch_stats *st);
+
+/* Stop and free the watch: joins its thread (a running callback finishes
+ * first), closes its SUB socket. Not from the watch's own callback. NULL ok. */
+MPS_API void mps_unwatch(mps_watcher *w);
+
+/* ---- mirror: a local read-only copy kept current by a watch ---- */
+
+/*
+ * Keep a local copy of the list, array, dict, namespace, queue or value
+ * (counter) `name`: an initial full state, then every change applied in
+ * order on a library thread. Reads take the mirror's lock and never ask
+ * the daemon; everything a read returns is consistent at
+ * mps_mirror_revision. opts: pub_url is used (from_revision, flags and cb
+ * are ignored). Waits up to timeout_ms (<= 0: 5000) for the initial state.
+ * A container that does not exist yet mirrors as kind MPS_KIND_NONE with
+ * no elements until it is created. MPS_ERR_WRONG_KIND for other kinds.
+ */
+typedef struct mps_mirror mps_mirror;
+MPS_API mps_err mps_mirror_open(mps_client *c, const char *name, const mps_watch_opts *opts,
+                                int timeout_ms, mps_mirror **out);
+MPS_API void    mps_mirror_close(mps_mirror *m); /* NULL ok */
+
+/* Revision the copy is consistent at, its kind (MPS_KIND_NONE while the
+ * container does not exist) and element count (1 for a value). */
+MPS_API uint64_t mps_mirror_revision(mps_mirror *m);
+MPS_API mps_kind mps_mirror_kind(mps_mirror *m);
+MPS_API int64_t  mps_mirror_len(mps_mirror *m);
+/* Element index (negative from the end) of a list/array/queue: an owned
+ * copy in *out. MPS_ERR_INDEX, MPS_ERR_WRONG_KIND. */
+MPS_API mps_err mps_mirror_get(mps_mirror *m, int64_t index, mps_value *out);
+/* dict/namespace entry (owned copy). MPS_ERR_NO_KEY. */
+MPS_API mps_err mps_mirror_dict_get(mps_mirror *m, const mps_value *key, mps_value *out);
+/* value container's value (owned copy). */
+MPS_API mps_err mps_mirror_value(mps_mirror *m, mps_value *out);
+/* Everything at once, at one revision: owned arrays (mps_values_free);
+ * keys only for dicts/namespaces (else NULL), value containers give one
+ * value. *revision (may be NULL) gets the revision. */
+MPS_API mps_err mps_mirror_items(mps_mirror *m, mps_value **keys, mps_value **values, size_t *n,
+                                 uint64_t *revision);
+/* Iterate under the lock (fn must not call the mirror; return non-zero to
+ * stop). key is NULL except for dicts/namespaces. Borrowed values. */
+MPS_API mps_err mps_mirror_foreach(mps_mirror *m,
+                                   int (*fn)(const mps_value *key, const mps_value *v, void *arg),
+                                   void *arg);
+/* Wait until the copy is at revision >= rev (e.g. the revision of one's own
+ * write: its result's revision). MPS_ERR_TIMEOUT after timeout_ms (< 0
+ * forever). */
+MPS_API mps_err mps_mirror_wait_revision(mps_mirror *m, uint64_t rev, int timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif

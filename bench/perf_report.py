@@ -1,0 +1,277 @@
+#!/usr/bin/env python3
+"""perf_report.py RESULTS_DIR DOC.md|- DATFILE
+
+Reads the CSVs bench/compare.sh left in RESULTS_DIR and writes the results
+section of docs/performance.md (between <!-- BEGIN RESULTS --> and
+<!-- END RESULTS -->; "-" prints it instead) and the gnuplot data of
+throughput against client count (DATFILE). Standard library only.
+"""
+import csv
+import os
+import sys
+
+BEGIN = "<!-- BEGIN RESULTS -->"
+END = "<!-- END RESULTS -->"
+# mpstore test -> redis-benchmark test
+REDIS_OF = {"incr": "INCR", "append": "LPUSH", "dset": "HSET"}
+
+
+def load(res, name):
+    """{test: row dict} of one CSV, {} when missing or empty."""
+    path = os.path.join(res, name + ".csv")
+    out = {}
+    try:
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                try:
+                    out[row["test"]] = {k: (float(v) if k != "test" else v)
+                                        for k, v in row.items()}
+                except (TypeError, ValueError, KeyError):
+                    pass
+    except OSError:
+        pass
+    return out
+
+
+def rps(tbl, test):
+    r = tbl.get(test)
+    return r["rps"] if r else None
+
+
+def fmt(x):
+    if x is None:
+        return "n/a"
+    return "{:,.0f}".format(x)
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return "n/a"
+    return "{:.2f}x".format(a / b)
+
+
+def machine(res):
+    info = {}
+    try:
+        with open(os.path.join(res, "machine.txt")) as f:
+            for line in f:
+                k, _, v = line.rstrip("\n").partition("=")
+                info[k] = v
+    except OSError:
+        pass
+    return info
+
+
+def main():
+    res, doc, dat = sys.argv[1], sys.argv[2], sys.argv[3]
+    m = machine(res)
+    L = []
+    L.append("Measured {} on {} CPUs ({}), {} RAM, Linux {}; Redis {}, Python {}, nng {}{}.".format(
+        m.get("date", "?"), m.get("nproc", "?"), m.get("cpu", "?"), m.get("mem", "?"),
+        m.get("kernel", "?"), m.get("redis", "?"), m.get("python", "?"), m.get("nng", "?"),
+        " (--quick run: short, noisy)" if m.get("quick") == "1" else ""))
+    L.append("")
+
+    # --- mpstore vs Redis vs echo ---
+    L.append("### mpstore vs Redis, and the nng echo ceiling (ops/s)")
+    L.append("")
+    L.append("| config | test | mpstore | Redis | mpstore / Redis | nng echo | mpstore / echo |")
+    L.append("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    echo = {("c1", "P1"): ("echo_c1_P1", "echo_seq"),
+            ("c50", "P1"): ("echo_c50_P1", "echo_ctx"),
+            ("c50", "P16"): ("echo_c50_P16", "echo_ctx_p16")}
+    configs = [
+        ("memory / no persistence, -c 1 -P 1", "mpstore_memory_c1_P1", "redis_none_c1_P1", ("c1", "P1")),
+        ("memory / no persistence, -c 50 -P 1", "mpstore_memory_c50_P1", "redis_none_c50_P1", ("c50", "P1")),
+        ("memory / no persistence, -c 50 -P 16", "mpstore_memory_c50_P16", "redis_none_c50_P16", ("c50", "P16")),
+        ("log / AOF everysec, -c 50 -P 1", "mpstore_log_c50_P1", "redis_everysec_c50_P1", ("c50", "P1")),
+        ("fsync / AOF always, -c 50 -P 1", "mpstore_fsync_c50_P1", "redis_always_c50_P1", ("c50", "P1")),
+        ("log / AOF everysec, -c 50 -P 16", "mpstore_log_c50_P16", "redis_everysec_c50_P16", ("c50", "P16")),
+        ("fsync / AOF always, -c 50 -P 16", "mpstore_fsync_c50_P16", "redis_always_c50_P16", ("c50", "P16")),
+    ]
+    for label, mf, rf, ek in configs:
+        mt, rt = load(res, mf), load(res, rf)
+        ef, et = echo[ek]
+        e = rps(load(res, ef), et)
+        for t in ("incr", "append", "dset"):
+            a, b = rps(mt, t), rps(rt, REDIS_OF[t])
+            L.append("| {} | {} / {} | {} | {} | {} | {} | {} |".format(
+                label, t, REDIS_OF[t], fmt(a), fmt(b), ratio(a, b), fmt(e), ratio(a, e)))
+    L.append("")
+
+    # --- single-client latency ---
+    mt = load(res, "mpstore_memory_c1_P1")
+    et = load(res, "echo_c1_P1").get("echo_seq")
+    rt = load(res, "redis_none_c1_P1")
+    L.append("### One client, sequential: p50 latency (ms)")
+    L.append("")
+    L.append("| test | mpstore | Redis | nng echo | mpstore / echo (target <= 1.2) |")
+    L.append("| --- | ---: | ---: | ---: | ---: |")
+    for t in ("incr", "append", "dset"):
+        a = mt.get(t, {}).get("p50_latency_ms")
+        b = rt.get(REDIS_OF[t], {}).get("p50_latency_ms")
+        e = et.get("p50_latency_ms") if et else None
+        L.append("| {} | {} | {} | {} | {} |".format(
+            t, "n/a" if a is None else "%.3f" % a, "n/a" if b is None else "%.3f" % b,
+            "n/a" if e is None else "%.3f" % e, ratio(a, e)))
+    L.append("")
+
+    # --- Manager ---
+    L.append("### mpstore vs Python's multiprocessing.Manager() (ops/s; clients are processes)")
+    L.append("")
+    L.append("| test | processes | mpstore --procs | Manager | mpstore / Manager (target >= 5) |")
+    L.append("| --- | ---: | ---: | ---: | ---: |")
+    for p in (1, 4):
+        mt, gt = load(res, "mpstore_memory_procs%d" % p), load(res, "manager_p%d" % p)
+        for t in ("incr", "append", "dset", "dget", "qput", "qget"):
+            a, b = rps(mt, t), rps(gt, t)
+            L.append("| {} | {} | {} | {} | {} |".format(t, p, fmt(a), fmt(b), ratio(a, b)))
+    L.append("")
+    L.append("Manager `incr` is `with lock: v.value += 1` (a Manager Lock and Value: the "
+             "atomic increment mpstore's `incr` gives); `append`, `dset`/`dget`, `qput`/`qget` "
+             "are a Manager list, dict and Queue.")
+    L.append("")
+
+    # --- issue 3: log vs memory ---
+    L.append("### Durability cost: `log` and `fsync` against in-memory (ops/s)")
+    L.append("")
+    L.append("| clients | test | memory | log | log / memory (goal at 50: >= 0.5) | fsync | fsync / memory |")
+    L.append("| ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    for c in (1, 50):
+        mem = load(res, "mpstore_memory_c%d_P1" % c)
+        lg = load(res, "mpstore_log_c%d_P1" % c)
+        fs = load(res, "mpstore_fsync_c%d_P1" % c)
+        for t in ("incr", "append", "dset"):
+            a, b, f = rps(mem, t), rps(lg, t), rps(fs, t)
+            L.append("| {} | {} | {} | {} | {} | {} | {} |".format(
+                c, t, fmt(a), fmt(b), ratio(b, a), fmt(f), ratio(f, a)))
+    L.append("")
+
+    # --- all mpstore tests at 50 clients ---
+    mt = load(res, "mpstore_memory_c50_P1")
+    if mt:
+        L.append("### Every mpstore test, memory, -c 50 -P 1")
+        L.append("")
+        L.append("| test | ops/s | avg ms | p50 ms | p99 ms | max ms |")
+        L.append("| --- | ---: | ---: | ---: | ---: | ---: |")
+        for t, r in mt.items():
+            L.append("| {} | {} | {:.3f} | {:.3f} | {:.3f} | {:.3f} |".format(
+                t, fmt(r["rps"]), r["avg_latency_ms"], r["p50_latency_ms"],
+                r["p99_latency_ms"], r["max_latency_ms"]))
+        L.append("")
+
+    # --- scaling ---
+    sizes = sorted(int(f[len("mpstore_scale_"):-4]) for f in os.listdir(res)
+                   if f.startswith("mpstore_scale_") and f.endswith(".csv"))
+    if sizes:
+        L.append("### Scaling: ops/s on containers of growing size (memory, -c 50 -P 1)")
+        L.append("")
+        L.append("| test | " + " | ".join("{:,} elements".format(s) for s in sizes) + " |")
+        L.append("| --- |" + " ---: |" * len(sizes))
+        tabs = [load(res, "mpstore_scale_%d" % s) for s in sizes]
+        for t in ("dset", "dget", "append", "qput", "qget"):
+            L.append("| {} | ".format(t) + " | ".join(fmt(rps(tb, t)) for tb in tabs) + " |")
+        L.append("")
+
+    # --- snapshot / recovery ---
+    try:
+        with open(os.path.join(res, "recovery.csv"), newline="") as f:
+            rec = list(csv.DictReader(f))
+    except OSError:
+        rec = []
+    if rec:
+        L.append("### Snapshot and restart time against size (a dict, `log` durability)")
+        L.append("")
+        L.append("| elements | `mpstore snapshot` (s) | restart until serving (s) |")
+        L.append("| ---: | ---: | ---: |")
+        for r in rec:
+            try:
+                L.append("| {:,} | {:.3f} | {:.3f} |".format(
+                    int(r["elements"]), float(r["snapshot_s"]), float(r["restart_s"])))
+            except (ValueError, KeyError, TypeError):
+                pass
+        L.append("")
+
+    # --- memory ---
+    L.append("### Memory: a dict of small strings (keys `key:N`, 3-byte values)")
+    L.append("")
+    L.append("| system | elements | RSS before (kB) | RSS after (kB) | bytes per element |")
+    L.append("| --- | ---: | ---: | ---: | ---: |")
+    try:
+        with open(os.path.join(res, "memory_redis.csv")) as f:
+            _, n, b, a = f.read().strip().split(",")
+            L.append("| Redis hash | {:,} | {} | {} | {:.1f} |".format(
+                int(n), b, a, (int(a) - int(b)) * 1024.0 / int(n)))
+    except (OSError, ValueError):
+        L.append("| Redis hash | n/a | | | |")
+    try:
+        with open(os.path.join(res, "memory_mpstore.csv"), newline="") as f:
+            row = list(csv.DictReader(f))[0]
+            L.append("| mpstored dict | {:,} | {} | {} | {} |".format(
+                int(row["memory_elements"]), row["memory_rss_before_kb"],
+                row["memory_rss_after_kb"], row["bytes_per_element"]))
+    except (OSError, ValueError, IndexError, KeyError):
+        L.append("| mpstored dict | n/a | | | |")
+    L.append("")
+
+    # --- clients plot data ---
+    L.append("### Throughput against client count (P 1)")
+    L.append("")
+    L.append("![throughput vs clients](perf-clients.svg)")
+    L.append("")
+    L.append("| clients | test | mpstore | Redis | Manager (processes) | nng echo |")
+    L.append("| ---: | --- | ---: | ---: | ---: | ---: |")
+    rows = []
+    for c in (1, 10, 50):
+        mt = load(res, "mpstore_memory_c%d_P1" % c)
+        rt = load(res, "redis_none_c%d_P1" % c)
+        gt = load(res, "manager_p%d" % c)
+        et = load(res, "echo_c%d_P1" % c)
+        e = rps(et, "echo_seq" if c == 1 else "echo_ctx")
+        for t in ("incr", "append", "dset"):
+            a, b, g = rps(mt, t), rps(rt, REDIS_OF[t]), rps(gt, t)
+            L.append("| {} | {} | {} | {} | {} | {} |".format(c, t, fmt(a), fmt(b), fmt(g), fmt(e)))
+        rows.append((c, [rps(mt, t) for t in ("incr", "append", "dset")],
+                     [rps(rt, REDIS_OF[t]) for t in ("incr", "append", "dset")],
+                     [rps(gt, t) for t in ("incr", "append", "dset")], e))
+    L.append("")
+    try:
+        with open(os.path.join(res, "failures.txt")) as f:
+            fails = f.read().rstrip("\n")
+    except OSError:
+        fails = ""
+    if fails:
+        L.append("### Failed runs (their rows above count failed ops too, or are n/a)")
+        L.append("")
+        L.append(fails)
+        L.append("")
+    L.append("Raw CSVs: run `bench/compare.sh --out DIR` to keep them.")
+
+    with open(dat, "w") as f:
+        f.write("# clients mps_incr mps_append mps_dset redis_incr redis_lpush redis_hset "
+                "mgr_incr mgr_append mgr_dset echo\n")
+        for c, a, b, g, e in rows:
+            vals = a + b + g + [e]
+            f.write("%d %s\n" % (c, " ".join("NaN" if v is None else "%.1f" % v for v in vals)))
+
+    text = "\n".join(L) + "\n"
+    if doc == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        with open(doc) as f:
+            old = f.read()
+    except OSError:
+        old = "# Performance\n\n%s\n%s\n" % (BEGIN, END)
+    if BEGIN in old and END in old:
+        head, _, rest = old.partition(BEGIN)
+        _, _, tail = rest.partition(END)
+        new = head + BEGIN + "\n" + text + END + tail
+    else:
+        new = old.rstrip("\n") + "\n\n" + BEGIN + "\n" + text + END + "\n"
+    with open(doc, "w") as f:
+        f.write(new)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,98 @@
+/*
+ * mpstored's command line: --help, bad flags, a bad URL, an address in
+ * use, and a clean exit with status 0 on SIGTERM and SIGINT.
+ */
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "support.h"
+
+static char out[8192], err[8192];
+
+static int run(const char *const *argv)
+{
+	return mpst_run(argv, out, sizeof(out), err, sizeof(err));
+}
+
+static void test_help_and_version(void **state)
+{
+	(void)state;
+	assert_int_equal(run((const char *const[]){mpst_mpstored_path(), "--help", NULL}), 0);
+	assert_non_null(strstr(out, "--listen"));
+	assert_non_null(strstr(out, "--durability"));
+	assert_int_equal(run((const char *const[]){mpst_mpstored_path(), "--version", NULL}), 0);
+	assert_non_null(strstr(out, "mpstored "));
+}
+
+static void test_bad_flags(void **state)
+{
+	(void)state;
+	assert_int_equal(run((const char *const[]){mpst_mpstored_path(), "--frobnicate", NULL}), 2);
+	assert_non_null(strstr(err, "--frobnicate"));
+	assert_int_equal(run((const char *const[]){mpst_mpstored_path(), "--durability", "sometimes",
+	    NULL}), 2);
+	assert_non_null(strstr(err, "--durability"));
+	assert_int_equal(run((const char *const[]){mpst_mpstored_path(), "--listen", NULL}), 2);
+	assert_non_null(strstr(err, "needs a value"));
+}
+
+static void test_bad_url(void **state)
+{
+	(void)state;
+	int rv = run((const char *const[]){mpst_mpstored_path(), "--durability", "memory", "--pub",
+	    "", "--listen", "bogus://nowhere", NULL});
+	assert_int_equal(rv, 1);
+	assert_non_null(strstr(err, "bogus://nowhere"));
+	assert_int_equal(strchr(err, '\n') - err + 1, (long)strlen(err)); /* one line */
+}
+
+static void test_address_in_use(void **state)
+{
+	(void)state;
+	mpst_daemon d;
+	assert_int_equal(mpst_daemon_start(&d, (const char *const[]){"--durability", "memory",
+	    NULL}), 0);
+	int rv = run((const char *const[]){mpst_mpstored_path(), "--durability", "memory", "--pub",
+	    "", "--listen", d.url, NULL});
+	assert_int_equal(rv, 1);
+	assert_non_null(strstr(err, "address in use"));
+	/* the first daemon is unharmed, and exits cleanly on SIGINT */
+	assert_int_equal(mpst_daemon_wait_ready(&d, 2000), 0);
+	assert_int_equal(mpst_daemon_kill(&d, SIGINT), 0);
+	mpst_daemon_cleanup(&d);
+}
+
+static void test_clean_sigterm_with_db(void **state)
+{
+	(void)state;
+	mpst_daemon d;
+	assert_int_equal(mpst_daemon_start(&d, NULL), 0);
+	assert_int_equal(mpst_daemon_stop(&d), 0);
+	/* the log says it wrote a final snapshot and stopped */
+	FILE *f = fopen(d.log, "r");
+	assert_non_null(f);
+	size_t n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	assert_non_null(strstr(out, "final snapshot"));
+	assert_non_null(strstr(out, "stopped"));
+	mpst_daemon_cleanup(&d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_help_and_version),
+	    cmocka_unit_test(test_bad_flags),
+	    cmocka_unit_test(test_bad_url),
+	    cmocka_unit_test(test_address_in_use),
+	    cmocka_unit_test(test_clean_sigterm_with_db),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
