@@ -226,7 +226,16 @@ static void answer_jobs(mpsd_daemon *d, job *list)
 	mpsd_store_unlock(d->st);
 	for (job *j = list; j != NULL; j = j->next)
 		if (j->r != NULL) {
-			mpsd_dispatch_send(d, j->r, j->reply);
+			/* shutting down: mpsd_server_stop closes the REP socket
+			 * while this thread may still answer, and nng 1.5.2 panics
+			 * on a context send racing the close; the client hears
+			 * nothing (an unacknowledged write, as after a crash) */
+			if (d->stopping) {
+				if (j->reply != NULL)
+					nng_msg_free(j->reply);
+			} else {
+				mpsd_dispatch_send(d, j->r, j->reply);
+			}
 			j->reply = NULL;
 			j->r = NULL;
 		}
@@ -636,6 +645,8 @@ int mpsd_commit_changes(mpsd_daemon *d, mpsd_exec *x)
 		cc.prefix = 1;
 		cc.wlen--;
 	}
+	if (cc.wlen == 0)
+		cc.prefix = 1; /* "" is everything */
 	uint64_t from = op->from_revision ? op->from_revision : 1;
 	hist    *h = &cm->h;
 	pthread_mutex_lock(&h->mtx);
@@ -662,7 +673,7 @@ int mpsd_commit_changes(mpsd_daemon *d, mpsd_exec *x)
 		if (rv != 0)
 			return mpsd_exec_fail(x, (Mpstore__Status)rv, "reading the change log: %s", err);
 		if (cc.full)
-			x->res->next = (int64_t)cc.last;
+			x->res->next = (int64_t)cc.last + 1;
 		return 0;
 	}
 	/* binary search for the first revision >= from */
@@ -683,7 +694,7 @@ int mpsd_commit_changes(mpsd_daemon *d, mpsd_exec *x)
 	if (cc.err)
 		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "out of memory reading changes");
 	if (cc.full)
-		x->res->next = (int64_t)cc.last; /* ask again from this revision */
+		x->res->next = (int64_t)cc.last + 1; /* ask again from here */
 	return 0;
 }
 

@@ -202,6 +202,21 @@ static int exec_op(mpsd_daemon *d, mpsd_req *r, mpsd_exec *x)
 	return mpsd_store_exec(d->st, x);
 }
 
+/* A failed op's result says only what failed; every result carries a
+ * revision (its change's, or the current one). */
+static int tidy_result(mpsd_daemon *d, Mpstore__Result *res, int rv)
+{
+	if (rv > 0) {
+		char *err = res->error;
+		mpstore__result__init(res);
+		res->status = (Mpstore__Status)rv;
+		res->error = err;
+	}
+	if (rv != MPSD_PARK && res->revision == 0)
+		res->revision = mpsd_store_revision(d->st);
+	return rv;
+}
+
 static Mpstore__Result *new_result(mpsd_req *r)
 {
 	Mpstore__Result *res = mpsd_arena_alloc(&r->arena, sizeof(*res));
@@ -255,7 +270,7 @@ static int run_batch(mpsd_daemon *d, mpsd_req *r)
 		exec_setup(d, r, r->rq->ops[r->next_op], res);
 		r->x.w = NULL;
 		r->x.expired = 0;
-		int rv = exec_op(d, r, &r->x);
+		int rv = tidy_result(d, res, exec_op(d, r, &r->x));
 		if (rv == MPSD_PARK) {
 			/* what the batch changed so far commits without waiting */
 			if (r->x.nchanges > 0) {
@@ -281,7 +296,7 @@ int mpsd_dispatch_resume(void *owner, mpsd_waiter *w, int expired)
 	exec_setup(d, r, r->rq->ops[r->next_op], res);
 	r->x.w = w;
 	r->x.expired = expired;
-	int rv = exec_op(d, r, &r->x);
+	int rv = tidy_result(d, res, exec_op(d, r, &r->x));
 	if (rv == MPSD_PARK)
 		return MPSD_PARK;
 	mpsd_waiter_free(w);
@@ -570,13 +585,17 @@ static void run_txn(mpsd_daemon *d, mpsd_req *r)
 					return;
 				}
 			}
-		} else if (op->code == MPSTORE__OP_CODE__OP_SNAPSHOT ||
-		           op->code == MPSTORE__OP_CODE__OP_BACKUP) {
-			mpsd_exec_fail(&r->x, MPSTORE__STATUS__ERR_INVALID, "not allowed in a txn");
 		}
 		exec_setup(d, r, op, r->results[i]);
 		r->x.nowait = 1;
-		int rv = r->results[i]->status != 0 ? (int)r->results[i]->status : exec_op(d, r, &r->x);
+		int rv;
+		if (op->code == MPSTORE__OP_CODE__OP_SNAPSHOT || op->code == MPSTORE__OP_CODE__OP_BACKUP ||
+		    op->code == MPSTORE__OP_CODE__OP_REGISTER_SCHEMA)
+			rv = mpsd_exec_fail(&r->x, MPSTORE__STATUS__ERR_INVALID,
+			    "snapshot, backup and schema registration are not allowed in a txn");
+		else
+			rv = exec_op(d, r, &r->x);
+		tidy_result(d, r->results[i], rv);
 		if (rv == MPSD_PARK) { /* cannot happen with nowait; be safe */
 			mpsd_waiter_free(r->x.w);
 			r->x.w = NULL;
@@ -672,8 +691,12 @@ void mpsd_dispatch(mpsd_daemon *d, mpsd_req *r, nng_msg *msg)
 				return;
 			}
 			case MPSD_SEEN_PENDING:
-				if (pending != r && pending->dup == NULL) {
-					pending->dup = r; /* answered with the first */
+				if (pending != r) {
+					/* answered with the first; an older re-send's
+					 * connection is gone, so it is let go */
+					if (pending->dup != NULL)
+						mpsd_server_abandon(d, pending->dup);
+					pending->dup = r;
 					mpsd_store_unlock(d->st);
 					return;
 				}

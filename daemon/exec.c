@@ -189,6 +189,7 @@ Mpstore__Change *mpsd_exec_change(mpsd_exec *x, mpsd_container *c, Mpstore__Chan
 	ch->name = mpsd_arena_memdup(x->arena, c->name, strlen(c->name));
 	ch->kind = c->k->kind;
 	ch->type = type;
+	ch->prev_revision = c->revision;
 	c->revision = rev;
 	if (x->res != NULL)
 		x->res->revision = rev;
@@ -204,8 +205,23 @@ int mpsd_exec_can_wait(const mpsd_exec *x)
 
 int mpsd_exec_park(mpsd_exec *x, mpsd_container *c)
 {
-	if (x->w != NULL)
+	if (x->w != NULL && x->w->c != NULL)
 		return MPSD_PARK; /* still parked, keeps its place in line */
+	if (x->w != NULL) {
+		/* its container was deleted and made again (a rolled-back txn):
+		 * join the new one's line at the back */
+		mpsd_waiter *w = x->w;
+		w->c = c;
+		w->prev = c->wait_tail;
+		w->next = NULL;
+		if (c->wait_tail != NULL)
+			c->wait_tail->next = w;
+		else
+			c->wait_head = w;
+		c->wait_tail = w;
+		c->nwaiters++;
+		return MPSD_PARK;
+	}
 	mpsd_waiter *w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "out of memory parking the request");

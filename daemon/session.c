@@ -105,6 +105,7 @@ void mpsd_session_touch(mpsd_session *s, uint32_t pipe, int64_t now_ms)
 {
 	s->pipe = pipe;
 	s->last_seen = now_ms;
+	s->gone_at = 0;
 }
 
 int mpsd_session_seen(mpsd_session *s, uint64_t reqid, mpsd_req *r, const uint8_t **data,
@@ -156,27 +157,29 @@ void mpsd_session_forget(mpsd_session *s, uint64_t reqid)
 void mpsd_sessions_reap(mpsd_sessions *ss, uint32_t pipe, int64_t now_ms, int64_t lease_ms,
     void (*fn)(void *arg, uint64_t sid), void *arg)
 {
+	int64_t keep = lease_ms > 0 ? lease_ms : 10000;
 	for (size_t i = 0; i < ss->nbuckets; i++) {
 		mpsd_session **pp = &ss->buckets[i];
 		while (*pp != NULL) {
 			mpsd_session *s = *pp;
-			int dead = (pipe != 0 && s->pipe == pipe) ||
-			    (lease_ms > 0 && now_ms - s->last_seen > lease_ms);
-			/* A pending request does not keep a lease-expired session
-			 * alive: one being committed has just renewed the lease, and
-			 * a parked one (a get or acquire waiting for ever) must not
-			 * let a stalled client (SIGSTOP, a hung process: no pings)
-			 * keep its locks. Its parked requests are dropped with it. */
-			if (!dead) {
+			if (s->gone_at != 0) {
+				if (pipe == 0 && now_ms - s->gone_at > keep) {
+					*pp = s->next; /* its re-sends are long over */
+					ss->count--;
+					session_free(s);
+					continue;
+				}
 				pp = &s->next;
 				continue;
 			}
-			*pp = s->next;
-			ss->count--;
-			uint64_t sid = s->id;
-			/* pending requests of a dead pipe will never be answered */
-			session_free(s);
-			fn(arg, sid);
+			int dead = (pipe != 0 && s->pipe == pipe) ||
+			    (pipe == 0 && lease_ms > 0 && now_ms - s->last_seen > lease_ms);
+			if (dead) {
+				s->gone_at = now_ms;
+				s->pipe = 0;
+				fn(arg, s->id);
+			}
+			pp = &s->next;
 		}
 	}
 }

@@ -25,6 +25,7 @@ typedef struct mpsd_session {
 	uint64_t             id;
 	uint32_t             pipe;
 	int64_t              last_seen;
+	int64_t              gone_at;  /* ended (what it held released) at; 0 = live */
 	struct mpsd_session *next; /* hash chain */
 	mpsd_dedupe          slots[MPSD_DEDUPE_SLOTS];
 } mpsd_session;
@@ -49,8 +50,14 @@ void mpsd_session_answered(mpsd_session *s, uint64_t reqid, const void *data, si
 /* The request of reqid was abandoned (dead client): forget it. */
 void mpsd_session_forget(mpsd_session *s, uint64_t reqid);
 
-/* Remove and report (fn) every session bound to pipe, or whose lease
- * ended before now minus lease_ms (pipe 0: lease check only). */
+/*
+ * End and report (fn) every live session bound to pipe, or whose lease
+ * ended before now minus lease_ms (pipe 0: lease check only). An ended
+ * session keeps its answer cache for another lease, so that a mutation
+ * re-sent over a new connection is answered, not applied again; a request
+ * for it in that time makes it live again (holding nothing). Sessions
+ * ended longer ago are freed.
+ */
 void mpsd_sessions_reap(mpsd_sessions *ss, uint32_t pipe, int64_t now_ms, int64_t lease_ms,
     void (*fn)(void *arg, uint64_t sid), void *arg);
 

@@ -230,6 +230,81 @@ static void test_huge_message(void **state)
 	nng_close(s2);
 }
 
+/* A mutation re-sent (same client_id and id) over a new connection, as
+ * nng does after a connection drops, is answered, not applied again. */
+static void test_resend_applied_once(void **state)
+{
+	(void)state;
+	nng_socket s = open_req();
+	valid_add(s); /* creates "c" */
+	Mpstore__Value one = MPSTORE__VALUE__INIT;
+	one.v_case = MPSTORE__VALUE__V_INT_VALUE;
+	one.int_value = 1;
+	Mpstore__Op add = MPSTORE__OP__INIT;
+	add.code = MPSTORE__OP_CODE__OP_VALUE_ADD;
+	add.name = "c";
+	add.value = &one;
+	Mpstore__Op     *ops[] = {&add};
+	Mpstore__Request rq = MPSTORE__REQUEST__INIT;
+	rq.version = 1;
+	rq.client_id = 0x5eed5eedULL;
+	rq.id = 41;
+	rq.ops = ops;
+	rq.n_ops = 1;
+	uint8_t buf[128];
+	size_t  n = pack_request(&rq, buf);
+	Mpstore__Response *r1 = roundtrip(s, buf, n);
+	assert_int_equal(r1->results[0]->status, 0);
+	int64_t v1 = r1->results[0]->value->int_value;
+	nng_close(s); /* the connection drops; the session ends */
+	mpst_sleep_ms(100);
+	nng_socket s2 = open_req();
+	Mpstore__Response *r2 = roundtrip(s2, buf, n); /* the re-send */
+	assert_int_equal(r2->results[0]->status, 0);
+	assert_int_equal(r2->results[0]->value->int_value, v1);
+	assert_int_equal(r2->results[0]->revision, r1->results[0]->revision);
+	rq.id = 42; /* a new request is applied */
+	n = pack_request(&rq, buf);
+	Mpstore__Response *r3 = roundtrip(s2, buf, n);
+	assert_int_equal(r3->results[0]->value->int_value, v1 + 1);
+	mpstore__response__free_unpacked(r1, NULL);
+	mpstore__response__free_unpacked(r2, NULL);
+	mpstore__response__free_unpacked(r3, NULL);
+	nng_close(s2);
+}
+
+/* Ops that cannot be in a txn are refused, and nothing of it applies. */
+static void test_txn_refuses_admin_ops(void **state)
+{
+	(void)state;
+	nng_socket s = open_req();
+	int64_t    before = valid_add(s);
+	Mpstore__Value one = MPSTORE__VALUE__INIT;
+	one.v_case = MPSTORE__VALUE__V_INT_VALUE;
+	one.int_value = 1;
+	Mpstore__Op add = MPSTORE__OP__INIT, snap = MPSTORE__OP__INIT;
+	add.code = MPSTORE__OP_CODE__OP_VALUE_ADD;
+	add.name = "c";
+	add.value = &one;
+	snap.code = MPSTORE__OP_CODE__OP_SNAPSHOT;
+	Mpstore__Op *ops[] = {&add, &snap};
+	Mpstore__Txn txn = MPSTORE__TXN__INIT;
+	txn.success = ops;
+	txn.n_success = 2;
+	Mpstore__Request rq = MPSTORE__REQUEST__INIT;
+	rq.version = 1;
+	rq.id = 77;
+	rq.txn = &txn;
+	uint8_t buf[256];
+	size_t  n = pack_request(&rq, buf);
+	Mpstore__Response *r = roundtrip(s, buf, n);
+	assert_non_null(r);
+	assert_int_equal(r->status, MPSTORE__STATUS__ERR_INVALID);
+	mpstore__response__free_unpacked(r, NULL);
+	assert_int_equal(valid_add(s), before + 1); /* the txn's add was rolled back */
+	nng_close(s);
+}
+
 /* A peer that connects and leaves before the handshake must not cut
  * later clients off (nng 1.5.2 bug #1518: the daemon's watchdog restarts
  * the listener). */
@@ -263,6 +338,8 @@ int main(void)
 	    cmocka_unit_test(test_truncated),
 	    cmocka_unit_test(test_bad_version_and_op),
 	    cmocka_unit_test(test_huge_message),
+	    cmocka_unit_test(test_resend_applied_once),
+	    cmocka_unit_test(test_txn_refuses_admin_ops),
 	    cmocka_unit_test(test_aborted_handshake),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

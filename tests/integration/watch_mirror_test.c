@@ -159,7 +159,16 @@ main(void)
 	mps_mirror_close(mc);
 	mps_close(c);
 	ct_on_fail = NULL;
-	CT_TRUE(mpst_daemon_stop(&d) == 0);
+	int st = mpst_daemon_stop(&d);
+	if (st != 0) {
+		fprintf(stderr, "mpstored exited with %d; its log:\n", st);
+		char cmd[400];
+		snprintf(cmd, sizeof(cmd), "tail -20 %s >&2", d.log);
+		if (system(cmd) != 0) {
+			fprintf(stderr, "(no log)\n");
+		}
+	}
+	CT_TRUE(st == 0);
 	mpst_daemon_cleanup(&d);
 	printf("watch_mirror_test: ok (%d own writes seen locally)\n", atomic_load(&waits));
 	return 0;
