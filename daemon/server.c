@@ -50,6 +50,7 @@ struct mpsd_server {
 	} lsn[MPSD_MAX_LISTEN + 1];
 	int             nlsn;
 	int             nsubs; /* connected subscribers (atomic) */
+	pthread_rwlock_t slk;  /* send lock: see send_begin */
 	pthread_t       wd;
 	int             wd_run;
 	pthread_mutex_t wmtx;
@@ -138,11 +139,36 @@ static void recv_cb(void *arg)
 	mpsd_dispatch(d, r, m);
 }
 
+/*
+ * Sends take the send lock shared; mpsd_server_stop takes it exclusively
+ * to set `stopping` before it closes the sockets: nng 1.5.2 panics when a
+ * send races the close of its socket. After that, replies and
+ * notifications are dropped (the clients hear nothing, as after a crash).
+ */
+static int send_begin(mpsd_daemon *d)
+{
+	pthread_rwlock_rdlock(&d->srv->slk);
+	if (!d->stopping)
+		return 1;
+	pthread_rwlock_unlock(&d->srv->slk);
+	return 0;
+}
+
+static void send_end(mpsd_daemon *d)
+{
+	pthread_rwlock_unlock(&d->srv->slk);
+}
+
 void mpsd_server_reply(mpsd_daemon *d, mpsd_req *r, nng_msg *msg)
 {
+	if (!send_begin(d)) {
+		nng_msg_free(msg);
+		return;
+	}
 	nng_aio_wait(r->saio); /* the previous reply of this context */
 	nng_aio_set_msg(r->saio, msg);
 	nng_ctx_send(r->ctx, r->saio);
+	send_end(d);
 	mpsd_server_abandon(d, r);
 }
 
@@ -168,8 +194,13 @@ int mpsd_server_subscribers(mpsd_daemon *d)
 void mpsd_server_publish_msg(mpsd_daemon *d, nng_msg *m)
 {
 	mpsd_server *s = d->srv;
-	if (s == NULL || !s->pub_open || nng_sendmsg(s->pub, m, NNG_FLAG_NONBLOCK) != 0)
+	if (s == NULL || !s->pub_open || !send_begin(d)) {
 		nng_msg_free(m);
+		return;
+	}
+	if (nng_sendmsg(s->pub, m, NNG_FLAG_NONBLOCK) != 0)
+		nng_msg_free(m);
+	send_end(d);
 }
 
 static void pub_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
@@ -190,8 +221,7 @@ void mpsd_server_publish(mpsd_daemon *d, const char *name, const uint8_t *data, 
 		return;
 	memcpy(nng_msg_body(m), name, n);
 	memcpy((char *)nng_msg_body(m) + n, data, len);
-	if (nng_sendmsg(s->pub, m, NNG_FLAG_NONBLOCK) != 0)
-		nng_msg_free(m);
+	mpsd_server_publish_msg(d, m);
 }
 
 /* ---- sessions end with their connection ---- */
@@ -474,6 +504,7 @@ int mpsd_server_start(mpsd_daemon *d, char *err, size_t errlen)
 	}
 	d->srv = s;
 	pthread_mutex_init(&s->mtx, NULL);
+	pthread_rwlock_init(&s->slk, NULL);
 	pthread_mutex_init(&s->cmtx, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -533,7 +564,9 @@ void mpsd_server_stop(mpsd_daemon *d)
 	mpsd_server *s = d->srv;
 	if (s == NULL)
 		return;
+	pthread_rwlock_wrlock(&s->slk);
 	d->stopping = 1;
+	pthread_rwlock_unlock(&s->slk);
 	if (s->wd_run) {
 		pthread_mutex_lock(&s->wmtx);
 		s->wd_run = 0;
@@ -573,6 +606,7 @@ void mpsd_server_free(mpsd_daemon *d)
 		r = n;
 	}
 	pthread_mutex_destroy(&s->mtx);
+	pthread_rwlock_destroy(&s->slk);
 	free(s);
 	d->srv = NULL;
 }

@@ -63,7 +63,10 @@ static void test_address_in_use(void **state)
 	assert_int_equal(rv, 1);
 	assert_non_null(strstr(err, "address in use"));
 	/* the first daemon is unharmed, and exits cleanly on SIGINT */
-	assert_int_equal(mpst_daemon_wait_ready(&d, 2000), 0);
+	/* nng checks the address by connecting and closing without a handshake,
+	 * which trips nng bug #1518 in the first daemon until its watchdog
+	 * reopens the listener (docs/security.md) */
+	assert_int_equal(mpst_daemon_wait_ready(&d, 15000), 0);
 	assert_int_equal(mpst_daemon_kill(&d, SIGINT), 0);
 	mpst_daemon_cleanup(&d);
 }
