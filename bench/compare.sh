@@ -211,7 +211,9 @@ log "results in $res"
 } >"$res/machine.txt"
 
 log "echo ceiling"
-timeout $TMO "$ECHO" -m seq -n "$N_ECHO" --csv >"$res/echo_c1_P1.csv"
+# -c 1 ctx: one request at a time, the next sent from the reply callback, as
+# mpstore-bench drives libmpstore; seq: a thread waiting on each reply
+timeout $TMO "$ECHO" -c 1 -m seq,ctx -n "$N_ECHO" --csv >"$res/echo_c1_P1.csv"
 for c in 10 50; do
 	timeout $TMO "$ECHO" -c $c -m ctx,threads -n "$N_ECHO" --csv >"$res/echo_c${c}_P1.csv"
 done

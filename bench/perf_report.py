@@ -77,7 +77,7 @@ def main():
     L.append("")
     L.append("| config | test | mpstore | Redis | mpstore / Redis | nng echo | mpstore / echo |")
     L.append("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    echo = {("c1", "P1"): ("echo_c1_P1", "echo_seq"),
+    echo = {("c1", "P1"): ("echo_c1_P1", "echo_ctx" if "echo_ctx" in load(res, "echo_c1_P1") else "echo_seq"),
             ("c50", "P1"): ("echo_c50_P1", "echo_ctx"),
             ("c50", "P16"): ("echo_c50_P16", "echo_ctx_p16")}
     configs = [
@@ -101,7 +101,8 @@ def main():
 
     # --- single-client latency ---
     mt = load(res, "mpstore_memory_c1_P1")
-    et = load(res, "echo_c1_P1").get("echo_seq")
+    e1 = load(res, "echo_c1_P1")
+    et = e1.get("echo_ctx") or e1.get("echo_seq")
     rt = load(res, "redis_none_c1_P1")
     L.append("### One client, sequential: p50 latency (ms)")
     L.append("")
@@ -227,7 +228,7 @@ def main():
         rt = load(res, "redis_none_c%d_P1" % c)
         gt = load(res, "manager_p%d" % c)
         et = load(res, "echo_c%d_P1" % c)
-        e = rps(et, "echo_seq" if c == 1 else "echo_ctx")
+        e = rps(et, "echo_ctx") or rps(et, "echo_seq")
         for t in ("incr", "append", "dset"):
             a, b, g = rps(mt, t), rps(rt, REDIS_OF[t]), rps(gt, t)
             L.append("| {} | {} | {} | {} | {} | {} |".format(c, t, fmt(a), fmt(b), fmt(g), fmt(e)))

@@ -73,6 +73,7 @@ void mpsd_log(const char *fmt, ...)
 }
 
 static void recv_cb(void *arg);
+static void send_cb(void *arg);
 
 static mpsd_req *req_new(mpsd_daemon *d)
 {
@@ -96,7 +97,7 @@ static mpsd_req *req_new(mpsd_daemon *d)
 	r->d = d;
 	mpsd_arena_init(&r->arena);
 	if (nng_ctx_open(&r->ctx, s->rep) != 0 || nng_aio_alloc(&r->raio, recv_cb, r) != 0 ||
-	    nng_aio_alloc(&r->saio, NULL, NULL) != 0) {
+	    nng_aio_alloc(&r->saio, send_cb, r) != 0) {
 		if (r->raio)
 			nng_aio_free(r->raio);
 		free(r);
@@ -165,11 +166,23 @@ void mpsd_server_reply(mpsd_daemon *d, mpsd_req *r, nng_msg *msg)
 		nng_msg_free(msg);
 		return;
 	}
-	nng_aio_wait(r->saio); /* the previous reply of this context */
+	/* the context is reused only after send_cb: nothing here ever waits
+	 * (this runs under the store lock, on nng's own threads) */
 	nng_aio_set_msg(r->saio, msg);
 	nng_ctx_send(r->ctx, r->saio);
 	send_end(d);
-	mpsd_server_abandon(d, r);
+}
+
+static void send_cb(void *arg)
+{
+	mpsd_req *r = arg;
+	if (nng_aio_result(r->saio) != 0) {
+		nng_msg *m = nng_aio_get_msg(r->saio);
+		nng_aio_set_msg(r->saio, NULL);
+		if (m != NULL)
+			nng_msg_free(m); /* the client went away */
+	}
+	mpsd_server_abandon(r->d, r);
 }
 
 void mpsd_server_abandon(mpsd_daemon *d, mpsd_req *r)

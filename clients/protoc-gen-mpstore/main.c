@@ -214,10 +214,9 @@ main(void)
 		error = mpsg_strdup_printf("%s", err.msg);
 	for (size_t i = 0; error == NULL && i < req->n_file_to_generate; i++)
 		generate(req, reg, req->file_to_generate[i], &resp, &error);
+	size_t n_files = resp.n_file; /* freed below, also on error */
 	if (error != NULL) {
 		resp.error = error;
-		for (size_t i = 0; i < resp.n_file; i++)
-			resp.file[i] = NULL;
 		resp.n_file = 0;
 	}
 	resp.has_supported_features = 1;
@@ -229,7 +228,13 @@ main(void)
 	google__protobuf__compiler__code_generator_response__pack(&resp, out);
 	if (fwrite(out, 1, out_len, stdout) != out_len || fflush(stdout) != 0)
 		return 1;
-	/* a short-lived tool: the OS frees the rest */
+	for (size_t i = 0; i < n_files; i++) {
+		free(resp.file[i]->name);
+		free(resp.file[i]->content);
+		free(resp.file[i]);
+	}
+	free(resp.file);
+	free(error);
 	free(out);
 	mpss_registry_free(reg);
 	google__protobuf__compiler__code_generator_request__free_unpacked(req, NULL);

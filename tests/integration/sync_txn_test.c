@@ -48,7 +48,7 @@ cas_worker(int id, mps_client *c, void *arg)
 			fprintf(stderr, "cas %d: else result\n", id);
 			return 1;
 		}
-		if (r.value.u.i <= v - 0 && r.value.u.i < v) {
+		if (r.value.u.i < v) {
 			fprintf(stderr, "cas %d: value went back from %lld to %lld\n", id, (long long)v,
 			    (long long)r.value.u.i);
 			return 1;

@@ -268,8 +268,10 @@ batch_start(mps_batch *b)
 
 	nng_aio_set_msg(b->send, b->msg);
 	b->msg = NULL;
+	nng_duration tmo = mps__recv_timeout(b->c, b->txn ? 0 : b->wait);
+	nng_aio_set_timeout(b->send, tmo);
 	nng_ctx_send(b->ctx, b->send);
-	nng_aio_set_timeout(b->recv, mps__recv_timeout(b->c, b->txn ? 0 : b->wait));
+	nng_aio_set_timeout(b->recv, tmo);
 	nng_ctx_recv(b->ctx, b->recv);
 	return MPS_OK;
 }
@@ -281,9 +283,8 @@ batch_recv_cb(void *arg)
 	int        rv = nng_aio_result(b->recv);
 	mps_err    e  = MPS_OK;
 
-	if (rv != 0) {
-		nng_aio_cancel(b->send);
-	}
+	/* the send has its own timeout (set with the receive's): cancelling it
+	 * here crashed nng 1.5.2 when the receive had timed out */
 	nng_aio_wait(b->send);
 	if (nng_aio_result(b->send) != 0) {
 		/* not sent: the message is still ours; keep it for reuse */
