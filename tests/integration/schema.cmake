@@ -28,7 +28,8 @@ foreach(t ${_schema_tests})
     INV_V2OK_PB="${_sfix}/inv_v2ok.pb" INV_V2BAD_PB="${_sfix}/inv_v2bad.pb"
     SHOP_PROTO="${_fix}/shop.proto"
     CMAKE_BIN="${CMAKE_COMMAND}" PROJECT_SRC="${PROJECT_SOURCE_DIR}"
-    PROJECT_BIN="${CMAKE_BINARY_DIR}")
+    PROJECT_BIN="${CMAKE_BINARY_DIR}"
+    EXAMPLE_C_FLAGS="-Werror$<$<BOOL:${MPSTORE_SANITIZE}>: -fsanitize=address,undefined>")
   add_dependencies(it_${n} mpstored mpstore_schema_fixtures)
   if(TARGET mpstore-cli)
     add_dependencies(it_${n} mpstore-cli)

@@ -208,7 +208,9 @@ list_insert(mps_mirror *m, size_t at, const mps_value *v, size_t n)
 		m->vals = nv;
 		m->cap  = ncap;
 	}
-	memmove(m->vals + at + n, m->vals + at, (m->n - at) * sizeof(*m->vals));
+	if (m->n > at) {
+		memmove(m->vals + at + n, m->vals + at, (m->n - at) * sizeof(*m->vals));
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (mps_value_dup(&m->vals[at + i], &v[i]) != MPS_OK) {
 			m->vals[at + i] = mps_null();
