@@ -733,6 +733,7 @@ void mpsd_commit_stats(mpsd_daemon *d, mpsd_exec *x)
 	snprintf(lines[n++], 96, "commit_batches=%llu", (unsigned long long)cm->batches);
 	snprintf(lines[n++], 96, "snapshot_revision=%llu", (unsigned long long)cm->snap_rev);
 	snprintf(lines[n++], 96, "readonly=%d", d->readonly);
+	snprintf(lines[n++], 96, "subscribers=%d", mpsd_server_subscribers(d));
 	snprintf(lines[n++], 96, "max_rss_kb=%ld", ru.ru_maxrss);
 	x->res->values = mpsd_exec_vals(x, n);
 	if (x->res->values == NULL)

@@ -16,7 +16,6 @@ static uint64_t name_hash(const char *s)
 	return h | 1; /* 0 marks an empty slot */
 }
 
-#define TOMB ((mpsd_container *)(uintptr_t)1)
 
 mpsd_store *mpsd_store_alloc(void)
 {
@@ -253,7 +252,7 @@ void mpsd_store_info(const mpsd_container *c, Mpstore__ContainerInfo *info)
 	info->capacity = c->capacity;
 }
 
-static Mpstore__ContainerInfo *info_copy(mpsd_exec *x, const mpsd_container *c)
+Mpstore__ContainerInfo *store_info_copy(mpsd_exec *x, const mpsd_container *c)
 {
 	Mpstore__ContainerInfo *i = mpsd_exec_alloc(x, sizeof(*i));
 	if (i == NULL)
@@ -347,195 +346,10 @@ int mpsd_store_create(mpsd_store *st, const Mpstore__Op *op, mpsd_container **ou
 	return 0;
 }
 
-static void store_delete(mpsd_store *st, mpsd_container *c)
+void store_delete(mpsd_store *st, mpsd_container *c)
 {
 	table_remove(st, c);
 	container_free(st, c);
-}
-
-/* ---- admin ops ---- */
-
-/* create NAME KIND [TYPE]: flag = true when it was created now */
-static int op_create(mpsd_exec *x)
-{
-	char            err[400];
-	mpsd_container *c = mpsd_store_find(x->st, x->op->name);
-	int             existed = c != NULL;
-	int             rv;
-	if (!existed && x->op->elem_type == MPSTORE__ELEM_TYPE__TYPE_MESSAGE &&
-	    x->st->schema.check_type != NULL && x->op->message_type != NULL &&
-	    x->op->message_type[0] != '\0') {
-		rv = x->st->schema.check_type(x->st->schema_arg, x->op->message_type, err, sizeof(err));
-		if (rv != 0)
-			return mpsd_exec_fail(x, (Mpstore__Status)rv, "%s", err);
-	}
-	rv = mpsd_store_create(x->st, x->op, &c, err, sizeof(err));
-	if (rv != 0)
-		return mpsd_exec_fail(x, (Mpstore__Status)rv, "%s", err);
-	x->res->flag = !existed;
-	x->res->info = info_copy(x, c);
-	if (existed) {
-		x->res->revision = c->revision;
-		return 0;
-	}
-	Mpstore__Change *ch = mpsd_exec_change(x, c, MPSTORE__CHANGE_TYPE__CH_CREATE);
-	if (ch == NULL)
-		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "out of memory");
-	if (x->op->value != NULL)
-		ch->value = mpsd_exec_pbval(x, x->op->value);
-	ch->info = info_copy(x, c);
-	x->res->info->revision = c->revision;
-	return 0;
-}
-
-/* delete NAME */
-static int op_delete(mpsd_exec *x, mpsd_container *c)
-{
-	if (mpsd_exec_change(x, c, MPSTORE__CHANGE_TYPE__CH_DELETE) == NULL)
-		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "out of memory");
-	store_delete(x->st, c);
-	x->res->flag = 1;
-	return 0;
-}
-
-typedef struct ls_ctx {
-	mpsd_exec  *x;
-	const char *prefix;
-	size_t      plen;
-	size_t      n;
-	int         oom;
-} ls_ctx;
-
-static int ls_visit(void *arg, mpsd_container *c)
-{
-	ls_ctx *l = arg;
-	if (strncmp(c->name, l->prefix, l->plen) != 0)
-		return 0;
-	Mpstore__ContainerInfo *i = info_copy(l->x, c);
-	if (i == NULL) {
-		l->oom = 1;
-		return 1;
-	}
-	l->x->res->containers[l->n++] = i;
-	return 0;
-}
-
-/* ls [PREFIX] */
-static int op_ls(mpsd_exec *x)
-{
-	ls_ctx l = {x, x->op->name ? x->op->name : "", 0, 0, 0};
-	l.plen = strlen(l.prefix);
-	if (l.plen > 0 && l.prefix[l.plen - 1] == '*')
-		l.plen--;
-	x->res->containers = mpsd_exec_alloc(x, (x->st->count + 1) * sizeof(void *));
-	if (x->res->containers == NULL)
-		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "out of memory");
-	mpsd_store_foreach(x->st, ls_visit, &l);
-	if (l.oom)
-		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "out of memory");
-	x->res->n_containers = l.n;
-	x->res->revision = x->st->revision;
-	return 0;
-}
-
-/* Deep copy of a change into the arena (dump output outlives the lock). */
-static Mpstore__Value **copy_vals(mpsd_exec *x, Mpstore__Value *const *v, size_t n)
-{
-	Mpstore__Value **o = mpsd_exec_vals(x, n);
-	for (size_t i = 0; o != NULL && i < n; i++)
-		if ((o[i] = mpsd_exec_pbval(x, v[i])) == NULL)
-			return NULL;
-	return o;
-}
-
-static Mpstore__Change *copy_change(mpsd_exec *x, const Mpstore__Change *s)
-{
-	Mpstore__Change *d = mpsd_exec_alloc(x, sizeof(*d));
-	if (d == NULL)
-		return NULL;
-	*d = *s;
-	d->name = mpsd_arena_memdup(x->arena, s->name, strlen(s->name));
-	d->value = s->value != NULL ? mpsd_exec_pbval(x, s->value) : NULL;
-	d->keys = s->n_keys ? copy_vals(x, s->keys, s->n_keys) : NULL;
-	d->values = s->n_values ? copy_vals(x, s->values, s->n_values) : NULL;
-	if (s->info != NULL) {
-		d->info = mpsd_exec_alloc(x, sizeof(*d->info));
-		if (d->info == NULL)
-			return NULL;
-		*d->info = *s->info;
-		d->info->name = mpsd_arena_memdup(x->arena, s->info->name, strlen(s->info->name));
-		d->info->message_type = mpsd_arena_memdup(
-		    x->arena, s->info->message_type, strlen(s->info->message_type));
-	}
-	if ((s->n_keys && d->keys == NULL) || (s->n_values && d->values == NULL))
-		return NULL;
-	return d;
-}
-
-typedef struct dump_ctx {
-	mpsd_exec        *x;
-	Mpstore__Change **v;
-	size_t            n, cap;
-} dump_ctx;
-
-static int dump_collect(void *arg, const Mpstore__Change *ch)
-{
-	dump_ctx *d = arg;
-	if (d->n == d->cap) {
-		size_t            ncap = d->cap ? d->cap * 2 : 4;
-		Mpstore__Change **nv = mpsd_exec_alloc(d->x, ncap * sizeof(*nv));
-		if (nv == NULL)
-			return ENOMEM;
-		if (d->n)
-			memcpy(nv, d->v, d->n * sizeof(*nv));
-		d->v = nv;
-		d->cap = ncap;
-	}
-	if ((d->v[d->n] = copy_change(d->x, ch)) == NULL)
-		return ENOMEM;
-	d->n++;
-	return 0;
-}
-
-typedef struct dump_wrap {
-	const mpsd_container *c;
-	mpsd_emit_fn          emit;
-	void                 *arg;
-} dump_wrap;
-
-static int dump_with_info(void *arg, const Mpstore__Change *ch)
-{
-	dump_wrap *w = arg;
-	if (ch->type != MPSTORE__CHANGE_TYPE__CH_RESYNC)
-		return w->emit(w->arg, ch);
-	Mpstore__Change        c2 = *ch;
-	Mpstore__ContainerInfo info;
-	mpsd_store_info(w->c, &info);
-	c2.info = &info;
-	c2.name = w->c->name;
-	c2.kind = w->c->k->kind;
-	c2.revision = w->c->revision;
-	return w->emit(w->arg, &c2);
-}
-
-int mpsd_store_dump(mpsd_store *st, mpsd_container *c, size_t chunk, mpsd_emit_fn emit, void *arg)
-{
-	(void)st;
-	dump_wrap w = {c, emit, arg};
-	return c->k->dump(c, chunk, dump_with_info, &w);
-}
-
-/* dump NAME: the whole state as change records, at one revision */
-static int op_dump(mpsd_exec *x, mpsd_container *c)
-{
-	dump_ctx d = {x, NULL, 0, 0};
-	if (mpsd_store_dump(x->st, c, 65536, dump_collect, &d) != 0)
-		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "out of memory");
-	x->res->changes = d.v;
-	x->res->n_changes = d.n;
-	x->res->info = info_copy(x, c);
-	x->res->revision = x->st->revision;
-	return 0;
 }
 
 /* ---- running ops ---- */
@@ -544,9 +358,9 @@ int mpsd_store_exec(mpsd_store *st, mpsd_exec *x)
 {
 	const Mpstore__Op *op = x->op;
 	if (op->code == MPSTORE__OP_CODE__OP_CREATE)
-		return op_create(x);
+		return store_op_create(x);
 	if (op->code == MPSTORE__OP_CODE__OP_LIST_CONTAINERS)
-		return op_ls(x);
+		return store_op_ls(x);
 	if (op->name == NULL || op->name[0] == '\0')
 		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_INVALID, "operation needs a container name");
 	mpsd_container *c = mpsd_store_find(st, op->name);
@@ -554,12 +368,12 @@ int mpsd_store_exec(mpsd_store *st, mpsd_exec *x)
 		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_NOT_FOUND, "no container named '%s'",
 		    op->name);
 	switch (op->code) {
-	case MPSTORE__OP_CODE__OP_DELETE: return op_delete(x, c);
+	case MPSTORE__OP_CODE__OP_DELETE: return store_op_delete(x, c);
 	case MPSTORE__OP_CODE__OP_INFO:
-		x->res->info = info_copy(x, c);
+		x->res->info = store_info_copy(x, c);
 		x->res->revision = c->revision;
 		return 0;
-	case MPSTORE__OP_CODE__OP_DUMP: return op_dump(x, c);
+	case MPSTORE__OP_CODE__OP_DUMP: return store_op_dump(x, c);
 	default: break;
 	}
 	for (const mpsd_opdef *d = c->k->ops; d != NULL && d->code != 0; d++)
@@ -658,175 +472,3 @@ int mpsd_store_apply(mpsd_store *st, const Mpstore__Change *ch, char *err, size_
 	return rv;
 }
 
-/* ---- waiters: deadline heap and wake-ups ---- */
-
-static void heap_set(mpsd_store *st, size_t i, mpsd_waiter *w)
-{
-	st->heap[i] = w;
-	w->heap_idx = i;
-}
-
-static void heap_up(mpsd_store *st, size_t i)
-{
-	mpsd_waiter *w = st->heap[i];
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		if (st->heap[p]->deadline <= w->deadline)
-			break;
-		heap_set(st, i, st->heap[p]);
-		i = p;
-	}
-	heap_set(st, i, w);
-}
-
-static void heap_down(mpsd_store *st, size_t i)
-{
-	mpsd_waiter *w = st->heap[i];
-	for (;;) {
-		size_t l = 2 * i + 1, m = i;
-		if (l >= st->nheap)
-			break;
-		m = l;
-		if (l + 1 < st->nheap && st->heap[l + 1]->deadline < st->heap[l]->deadline)
-			m = l + 1;
-		if (st->heap[m]->deadline >= w->deadline)
-			break;
-		heap_set(st, i, st->heap[m]);
-		i = m;
-	}
-	heap_set(st, i, w);
-}
-
-int store_heap_push(mpsd_store *st, mpsd_waiter *w)
-{
-	if (st->nheap == st->capheap) {
-		size_t        n = st->capheap ? st->capheap * 2 : 64;
-		mpsd_waiter **h = realloc(st->heap, n * sizeof(*h));
-		if (h == NULL)
-			return ENOMEM;
-		st->heap = h;
-		st->capheap = n;
-	}
-	st->heap[st->nheap] = w;
-	w->heap_idx = st->nheap++;
-	heap_up(st, w->heap_idx);
-	return 0;
-}
-
-void store_heap_remove(mpsd_store *st, mpsd_waiter *w)
-{
-	size_t i = w->heap_idx;
-	w->heap_idx = SIZE_MAX;
-	st->nheap--;
-	if (i == st->nheap)
-		return;
-	heap_set(st, i, st->heap[st->nheap]);
-	heap_up(st, i);
-	heap_down(st, st->heap[i]->heap_idx);
-}
-
-int64_t mpsd_store_next_deadline(const mpsd_store *st)
-{
-	return st->nheap ? st->heap[0]->deadline : INT64_MAX;
-}
-
-void store_wake_push(mpsd_store *st, mpsd_container *c)
-{
-	if (c->wake_pending || c->wait_head == NULL)
-		return;
-	if (st->nwake == st->capwake) {
-		size_t           n = st->capwake ? st->capwake * 2 : 16;
-		mpsd_container **q = realloc(st->wakeq, n * sizeof(*q));
-		if (q == NULL)
-			return; /* waiters still get their deadline */
-		st->wakeq = q;
-		st->capwake = n;
-	}
-	c->wake_pending = 1;
-	st->wakeq[st->nwake++] = c;
-}
-
-static void run_orphans(mpsd_store *st, mpsd_resume_fn fn)
-{
-	while (st->orphans != NULL) {
-		mpsd_waiter *w = st->orphans;
-		st->orphans = w->orphan_next;
-		w->orphan_queued = 0;
-		fn(w->owner, w, 0);
-	}
-}
-
-void mpsd_store_run_wakeups(mpsd_store *st, mpsd_resume_fn fn)
-{
-	run_orphans(st, fn);
-	/* bounded: every round either answers a waiter or stops at a re-park */
-	for (size_t round = 0; st->nwake > 0 && round < 1000000; round++) {
-		mpsd_container *c = st->wakeq[0];
-		memmove(st->wakeq, st->wakeq + 1, (st->nwake - 1) * sizeof(*st->wakeq));
-		st->nwake--;
-		c->wake_pending = 0;
-		mpsd_waiter *w = c->wait_head;
-		while (w != NULL) {
-			mpsd_waiter *next = w->next;
-			int          rv = fn(w->owner, w, 0);
-			if (st->orphans != NULL) { /* the container went away */
-				run_orphans(st, fn);
-				break;
-			}
-			if (rv == MPSD_PARK && !c->k->wake_all)
-				break;
-			w = next;
-		}
-		run_orphans(st, fn);
-	}
-}
-
-void mpsd_store_expire(mpsd_store *st, int64_t now_ms, mpsd_resume_fn fn)
-{
-	while (st->nheap > 0 && st->heap[0]->deadline <= now_ms) {
-		mpsd_waiter *w = st->heap[0];
-		store_heap_remove(st, w);
-		w->deadline = INT64_MAX;
-		fn(w->owner, w, 1);
-	}
-	mpsd_store_run_wakeups(st, fn);
-}
-
-typedef struct gone_ctx {
-	mpsd_exec *x;
-	uint64_t   sid;
-} gone_ctx;
-
-static int gone_visit(void *arg, mpsd_container *c)
-{
-	gone_ctx *g = arg;
-	if (c->k->session_gone != NULL)
-		c->k->session_gone(g->x, c, g->sid);
-	return 0;
-}
-
-void mpsd_store_session_gone(mpsd_store *st, mpsd_exec *x, uint64_t sid, void (*drop)(void *owner))
-{
-	if (sid == 0)
-		return;
-	/* waiters of the session: forgotten, never answered */
-	for (size_t i = 0; i < st->nslots; i++) {
-		mpsd_container *c = st->slots[i].c;
-		if (c == NULL || c == TOMB)
-			continue;
-		mpsd_waiter *w = c->wait_head;
-		while (w != NULL) {
-			mpsd_waiter *n = w->next;
-			if (w->session == sid) {
-				void *owner = w->owner;
-				mpsd_waiter_free(w);
-				if (drop != NULL)
-					drop(owner);
-				store_wake_push(st, c); /* e.g. a queue slot it was blocking */
-			}
-			w = n;
-		}
-	}
-	gone_ctx g = {x, sid};
-	mpsd_store_foreach(st, gone_visit, &g);
-}

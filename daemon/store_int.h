@@ -23,6 +23,9 @@ struct mpsd_waiter {
 	mpsd_waiter             *orphan_next;
 };
 
+/* a deleted slot of the name table */
+#define TOMB ((mpsd_container *)(uintptr_t)1)
+
 typedef struct store_slot {
 	mpsd_container *c;
 	uint64_t        hash;
@@ -51,6 +54,14 @@ struct mpsd_store {
 };
 
 void store_wake_push(mpsd_store *st, mpsd_container *c);
+/* store.c */
+void                    store_delete(mpsd_store *st, mpsd_container *c);
+Mpstore__ContainerInfo *store_info_copy(mpsd_exec *x, const mpsd_container *c);
+/* store_admin.c: ops on containers as a whole */
+int store_op_create(mpsd_exec *x);
+int store_op_delete(mpsd_exec *x, mpsd_container *c);
+int store_op_ls(mpsd_exec *x);
+int store_op_dump(mpsd_exec *x, mpsd_container *c);
 void store_heap_remove(mpsd_store *st, mpsd_waiter *w);
 int  store_heap_push(mpsd_store *st, mpsd_waiter *w);
 
