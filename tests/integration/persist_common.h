@@ -156,84 +156,9 @@ static inline int pt_soak(void)
 
 /* ---- daemons and clients ---- */
 
-/*
- * Starting a daemon. support.c's mpst_daemon_start/restart probe readiness
- * with a raw connect()+close() on the ipc socket; with nng 1.5.2 a peer that
- * disconnects during the SP handshake leaves the listener unable to accept
- * anyone (nng issue #1518, fixed after 1.5.2; the daemon's listener
- * watchdog now repairs it, after a delay). These spawn the same way but wait
- * for the socket file and then for a real client handshake (mps_open, in
- * pt_connect), so restarts are fast and timing measurements clean.
- * Stop/kill/cleanup are support.c's.
- */
-static inline int pt_spawn(mpst_daemon *d)
-{
-	const char *argv[48];
-	int         n = 0;
-	argv[n++] = mpst_mpstored_path();
-	argv[n++] = "--listen";
-	argv[n++] = d->url;
-	argv[n++] = "--pub";
-	argv[n++] = d->pub_url;
-	argv[n++] = "--db";
-	argv[n++] = d->db;
-	for (int i = 0; d->extra != NULL && d->extra[i] != NULL && n < 46; i++)
-		argv[n++] = d->extra[i];
-	argv[n] = NULL;
-	unlink(d->url + 6);
-	unlink(d->pub_url + 6);
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int fd = open(d->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		if (fd >= 0) {
-			dup2(fd, 2);
-			dup2(fd, 1);
-			close(fd);
-		}
-		execv(argv[0], (char *const *)argv);
-		_exit(127);
-	}
-	d->pid = pid;
-	long long end = mpst_now_ms() + 10000;
-	while (mpst_now_ms() < end) {
-		int st;
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			d->pid = -1;
-			return -1;
-		}
-		struct stat sb;
-		if (stat(d->url + 6, &sb) == 0)
-			return 0;
-		mpst_sleep_ms(5);
-	}
-	return -1;
-}
-
-/* Like mpst_daemon_start (same directory layout), without the raw probe. */
-static inline int pt_daemon_start(mpst_daemon *d, const char *const *extra)
-{
-	memset(d, 0, sizeof(*d));
-	const char *tmp = getenv("TMPDIR");
-	snprintf(d->dir, sizeof(d->dir), "%s/mpst.XXXXXX", tmp != NULL ? tmp : "/tmp");
-	if (mkdtemp(d->dir) == NULL)
-		return -1;
-	snprintf(d->url, sizeof(d->url), "ipc://%s/rep.ipc", d->dir);
-	snprintf(d->pub_url, sizeof(d->pub_url), "ipc://%s/pub.ipc", d->dir);
-	snprintf(d->db, sizeof(d->db), "%s/mpstore.db", d->dir);
-	snprintf(d->log, sizeof(d->log), "%s/mpstored.log", d->dir);
-	int i = 0;
-	for (; extra != NULL && extra[i] != NULL && i < 31; i++)
-		d->extra_copy[i] = extra[i];
-	d->extra_copy[i] = NULL;
-	d->extra = d->extra_copy;
-	return pt_spawn(d);
-}
-
 static inline void pt_start(mpst_daemon *d, const char *const *extra)
 {
-	int rv = pt_daemon_start(d, extra);
+	int rv = mpst_daemon_start(d, extra);
 	pt_track_daemon(d);
 	if (rv != 0)
 		PT_FAIL("mpstored did not start (log %s)", d->log);
@@ -241,9 +166,7 @@ static inline void pt_start(mpst_daemon *d, const char *const *extra)
 
 static inline void pt_restart(mpst_daemon *d)
 {
-	if (d->pid > 0)
-		mpst_daemon_stop(d);
-	if (pt_spawn(d) != 0)
+	if (mpst_daemon_restart(d) != 0)
 		PT_FAIL("mpstored did not restart (log %s)", d->log);
 }
 

@@ -37,7 +37,7 @@ static mps_client *fill(const mpst_daemon *d, long n, double *secs)
 static double timed_restart(mpst_daemon *d, long n)
 {
 	long long t0 = mpst_now_ms();
-	if (pt_spawn(d) != 0)
+	if (mpst_daemon_restart(d) != 0)
 		PT_FAIL("restart failed (log %s)", d->log);
 	mps_client *c = pt_connect_ms(d, 600000);
 	double      s = (mpst_now_ms() - t0) / 1000.0;
