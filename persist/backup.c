@@ -106,6 +106,7 @@ mpsp_stats_get(mpsp *p, mpsp_stats *st, char *err, size_t errlen)
 	st->token          = p->token;
 	st->log_rows       = p->log_rows;
 	st->log_bytes      = p->log_bytes;
+	st->log_batches    = p->log_batches;
 	st->log_floor      = p->log_floor;
 	st->snapshot_rev   = p->snap_rev;
 	st->snapshot_rows  = p->snap_rows;

@@ -209,6 +209,306 @@ test_disk_full(void **state)
 	tu_rmdir(dir);
 }
 
+/* One integer from SQL on the handle's own connection. */
+static long long
+sql_int(mpsp *p, const char *sql)
+{
+	sqlite3_stmt *s;
+	long long     v = -1;
+	assert_int_equal(sqlite3_prepare_v2(mpsp__db(p), sql, -1, &s, NULL), SQLITE_OK);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+/* log_records (the SQL view) as "rev name kind data" strings, like tu_collect_cb. */
+static void
+view_records(mpsp *p, tu_recs *out)
+{
+	sqlite3_stmt *s;
+	assert_int_equal(sqlite3_prepare_v2(mpsp__db(p), "SELECT rev, name, kind, change FROM log_records",
+	                     -1, &s, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(s) == SQLITE_ROW) {
+		const void *d = sqlite3_column_blob(s, 3);
+		mpsp_rec    r = { (uint64_t)sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+			   sqlite3_column_int(s, 2), d, (size_t)sqlite3_column_bytes(s, 3) };
+		tu_collect_cb(out, &r);
+	}
+	sqlite3_finalize(s);
+}
+
+static void
+assert_same(const tu_recs *a, const tu_recs *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (size_t i = 0; i < a->n; i++)
+		assert_string_equal(a->s[i], b->s[i]);
+}
+
+/* One row per append; every field survives: multi-byte varints, long
+ * names and data, empty data, any kind; the SQL view decodes the same. */
+static void
+test_batch_rows(void **state)
+{
+	char *dir = tu_tmpdir(), *path = tu_path(dir, "m.db");
+	mpsp *p;
+	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
+	char longname[300], longdata[1000];
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	for (size_t i = 0; i < sizeof(longdata) - 1; i++)
+		longdata[i] = (char)('a' + i % 26);
+	longdata[sizeof(longdata) - 1] = '\0';
+	mpsp_rec b1[] = { tu_rec(1, "a", "x"), tu_rec(127, "b", ""), tu_rec(128, longname, "y"),
+		tu_rec(128, "c", longdata) };
+	b1[1].kind = 0;
+	b1[2].kind = 300;
+	b1[3].kind = 7;
+	mpsp_rec b2[] = { tu_rec(1ull << 35, "big", "rev"), tu_rec((1ull << 62) + 5, "huge", "rev2") };
+	OK_ERR(mpsp_log_append(p, b1, 4, 1, err, sizeof(err)));
+	OK_ERR(mpsp_log_append(p, b2, 2, 2, err, sizeof(err)));
+	assert_int_equal(sql_int(p, "SELECT count(*) FROM log"), 2);
+	assert_int_equal(sql_int(p, "SELECT sum(n) FROM log"), 6);
+	assert_int_equal(sql_int(p, "SELECT rev_lo FROM log WHERE seq = 1"), 1);
+	assert_int_equal(sql_int(p, "SELECT rev_hi FROM log WHERE seq = 1"), 128);
+	assert_int_equal(sql_int(p, "SELECT bytes FROM log WHERE seq = 1"), 1 + 0 + 1 + 999);
+	mpsp_stats st;
+	OK_ERR(mpsp_stats_get(p, &st, err, sizeof(err)));
+	assert_int_equal(st.log_rows, 6);
+	assert_int_equal(st.log_batches, 2);
+	assert_int_equal(st.log_bytes, 1 + 0 + 1 + 999 + 3 + 4);
+	tu_recs view = { 0 };
+	view_records(p, &view);
+	mpsp_close(p);
+
+	tu_recs got = { 0 };
+	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
+	OK_ERR(mpsp_recover(p, tu_collect_cb, &got, NULL, NULL, err, sizeof(err)));
+	assert_int_equal(got.n, 6);
+	assert_string_equal(got.s[0], "1 a 2 x");
+	assert_string_equal(got.s[1], "127 b 0 ");
+	assert_int_equal(strlen(got.s[2]), strlen("128  300 y") + strlen(longname));
+	assert_non_null(strstr(got.s[3], "128 c 7 abcdefghijklmnopqrstuvwxyzabc"));
+	assert_string_equal(got.s[4], "34359738368 big 2 rev");
+	assert_string_equal(got.s[5], "4611686018427387909 huge 2 rev2");
+	assert_same(&got, &view);
+	OK_ERR(mpsp_stats_get(p, &st, err, sizeof(err)));
+	assert_int_equal(st.log_rows, 6);
+	assert_int_equal(st.log_batches, 2);
+	assert_int_equal(st.last_rev, (1ull << 62) + 5);
+	mpsp_close(p);
+	tu_recs_free(&got);
+	tu_recs_free(&view);
+	free(path);
+	tu_rmdir(dir);
+}
+
+/* A snapshot inside a row's revisions keeps the row; readers skip its
+ * older records, counters count only the newer ones (also after reopen). */
+static void
+test_straddling_row(void **state)
+{
+	char *dir = tu_tmpdir(), *path = tu_path(dir, "m.db");
+	mpsp *p;
+	char  data[16];
+	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
+	for (uint64_t rev = 1; rev <= 30; rev += 10) {
+		mpsp_rec r[10];
+		char     d[10][24];
+		for (int i = 0; i < 10; i++) {
+			snprintf(d[i], sizeof(d[i]), "v%llu", (unsigned long long)rev + (unsigned)i);
+			r[i] = tu_rec(rev + (uint64_t)i, "c", d[i]);
+		}
+		OK_ERR(mpsp_log_append(p, r, 10, 0, err, sizeof(err)));
+	}
+	OK_ERR(mpsp_snapshot_begin(p, 15, 0, err, sizeof(err)));
+	mpsp_rec s = tu_rec(0, "c", "state-15");
+	OK_ERR(mpsp_snapshot_put(p, &s, 1, err, sizeof(err)));
+	OK_ERR(mpsp_snapshot_end(p, 1, err, sizeof(err)));
+	/* rows 1..10 gone; 11..20 kept (straddles 15); 21..30 kept */
+	assert_int_equal(sql_int(p, "SELECT count(*) FROM log"), 2);
+	assert_int_equal(sql_int(p, "SELECT min(rev_lo) FROM log"), 11);
+	assert_int_equal(sql_int(p, "SELECT log_records FROM containers WHERE name = 'c'"), 15);
+	for (int reopen = 0; reopen < 2; reopen++) {
+		mpsp_stats st;
+		OK_ERR(mpsp_stats_get(p, &st, err, sizeof(err)));
+		assert_int_equal(st.log_rows, 15);
+		assert_int_equal(st.log_batches, 2);
+		assert_int_equal(st.log_bytes, 15 * 3);
+		assert_int_equal(st.log_floor, 15);
+		tu_recs got = { 0 };
+		assert_int_equal(mpsp_log_read(p, 15, tu_collect_cb, &got, err, sizeof(err)),
+		    MPSTORE__STATUS__ERR_COMPACTED);
+		OK_ERR(mpsp_log_read(p, 16, tu_collect_cb, &got, err, sizeof(err)));
+		assert_int_equal(got.n, 15);
+		assert_string_equal(got.s[0], "16 c 2 v16");
+		tu_recs_free(&got);
+		OK_ERR(mpsp_log_read(p, 18, tu_collect_cb, &got, err, sizeof(err)));
+		assert_int_equal(got.n, 13);
+		assert_string_equal(got.s[0], "18 c 2 v18");
+		assert_string_equal(got.s[12], "30 c 2 v30");
+		tu_recs_free(&got);
+		mpsp_close(p);
+		OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
+		uint64_t last;
+		OK_ERR(mpsp_recover(p, tu_collect_cb, &got, &last, NULL, err, sizeof(err)));
+		assert_int_equal(got.n, 1 + 15);
+		assert_string_equal(got.s[0], "15 c 2 state-15");
+		assert_string_equal(got.s[1], "16 c 2 v16");
+		assert_int_equal(last, 30);
+		tu_recs_free(&got);
+		view_records(p, &got);
+		assert_int_equal(got.n, 15);
+		tu_recs_free(&got);
+	}
+	/* the next snapshot past the row removes it */
+	snprintf(data, sizeof(data), "state-25");
+	OK_ERR(mpsp_snapshot_begin(p, 25, 0, err, sizeof(err)));
+	s = tu_rec(0, "c", data);
+	OK_ERR(mpsp_snapshot_put(p, &s, 1, err, sizeof(err)));
+	OK_ERR(mpsp_snapshot_end(p, 1, err, sizeof(err)));
+	assert_int_equal(sql_int(p, "SELECT count(*) FROM log"), 1);
+	mpsp_stats st;
+	OK_ERR(mpsp_stats_get(p, &st, err, sizeof(err)));
+	assert_int_equal(st.log_rows, 5);
+	mpsp_close(p);
+	free(path);
+	tu_rmdir(dir);
+}
+
+/* An append whose encoding passes log_row_bytes is split into rows (all in
+ * one transaction); a record bigger than the limit gets a row of its own. */
+static void
+test_split_rows(void **state)
+{
+	char *dir = tu_tmpdir(), *path = tu_path(dir, "m.db");
+	mpsp *p;
+	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
+	p->log_row_bytes = 100;
+	static char big[500];
+	memset(big, 'B', sizeof(big) - 1);
+	mpsp_rec r[12];
+	char     d[12][40];
+	for (int i = 0; i < 12; i++) {
+		snprintf(d[i], sizeof(d[i]), "data-%02d-xxxxxxxxxxxxx", i);
+		r[i] = tu_rec(1 + (uint64_t)i / 2, "c", i == 5 ? big : d[i]);
+	}
+	OK_ERR(mpsp_log_append(p, r, 12, 0, err, sizeof(err)));
+	long long rows = sql_int(p, "SELECT count(*) FROM log");
+	assert_true(rows >= 4);
+	assert_int_equal(sql_int(p, "SELECT sum(n) FROM log"), 12);
+	assert_int_equal(sql_int(p, "SELECT count(*) FROM log WHERE length(recs) > 100"), 1);
+	mpsp_stats st;
+	OK_ERR(mpsp_stats_get(p, &st, err, sizeof(err)));
+	assert_int_equal(st.log_batches, rows);
+	assert_int_equal(st.log_rows, 12);
+	tu_recs got = { 0 };
+	OK_ERR(mpsp_log_read(p, 1, tu_collect_cb, &got, err, sizeof(err)));
+	assert_int_equal(got.n, 12);
+	for (int i = 0; i < 12; i++) {
+		char want[600];
+		snprintf(want, sizeof(want), "%d c 2 %s", 1 + i / 2, i == 5 ? big : d[i]);
+		assert_string_equal(got.s[i], want);
+	}
+	tu_recs_free(&got);
+	mpsp_close(p);
+	free(path);
+	tu_rmdir(dir);
+}
+
+static int
+count_only(void *arg, const mpsp_rec *r)
+{
+	(*(int *)arg)++;
+	assert_non_null(r->name);
+	return 0;
+}
+
+/* Damaged rows: every truncation, wrong counts, random bytes. Reads give
+ * ERR_IO naming the row (or, for damage the format cannot see, records),
+ * never a crash or a read outside the blob (run under ASan/valgrind). */
+static void
+test_corrupt_rows(void **state)
+{
+	char *dir = tu_tmpdir(), *path = tu_path(dir, "m.db");
+	mpsp *p;
+	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
+	mpsp_rec r[] = { tu_rec(200, "alpha", "one"), tu_rec(300, "beta", "two-two"),
+		tu_rec(70000, "gamma", "three") };
+	OK_ERR(mpsp_log_append(p, r, 3, 0, err, sizeof(err)));
+	long long len = sql_int(p, "SELECT length(recs) FROM log");
+	assert_true(len > 20);
+	assert_int_equal(sqlite3_exec(mpsp__db(p), "CREATE TEMP TABLE orig AS SELECT * FROM log",
+	                     NULL, NULL, NULL),
+	    SQLITE_OK);
+	char sql[512];
+	int  n;
+	/* every truncation, from the empty blob on */
+	for (long long k = 0; k < len; k++) {
+		snprintf(sql, sizeof(sql),
+		    "UPDATE log SET recs = (SELECT substr(recs, 1, %lld) FROM orig)", k);
+		assert_int_equal(sqlite3_exec(mpsp__db(p), sql, NULL, NULL, NULL), SQLITE_OK);
+		n = 0;
+		err[0] = '\0';
+		assert_int_equal(mpsp_log_read(p, 1, count_only, &n, err, sizeof(err)), MPSTORE__STATUS__ERR_IO);
+		assert_int_equal(n, 0); /* nothing of a bad row is handed out */
+		assert_non_null(strstr(err, "log row seq 1 of"));
+		assert_non_null(strstr(err, "corrupt"));
+	}
+	/* counts and revisions that do not match the blob */
+	static const char *const bad[] = {
+		"UPDATE log SET n = 2", "UPDATE log SET n = 4", "UPDATE log SET bytes = 14",
+		"UPDATE log SET rev_lo = 199", "UPDATE log SET rev_hi = 70001",
+		"UPDATE log SET recs = recs || x'00'", "UPDATE log SET n = 0",
+		"UPDATE log SET recs = x'ffffffffffffffffffffff'",
+		"UPDATE log SET recs = x'c80100ffffffffffffffffff01'",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(sqlite3_exec(mpsp__db(p), "DELETE FROM log; INSERT INTO log SELECT * FROM orig",
+		                     NULL, NULL, NULL),
+		    SQLITE_OK);
+		assert_int_equal(sqlite3_exec(mpsp__db(p), bad[i], NULL, NULL, NULL), SQLITE_OK);
+		n = 0;
+		assert_int_equal(mpsp_log_read(p, 1, count_only, &n, err, sizeof(err)), MPSTORE__STATUS__ERR_IO);
+		assert_int_equal(n, 0);
+		assert_non_null(strstr(err, "log row seq 1"));
+	}
+	/* random bytes: anything but a crash; errors name the row */
+	srand(7);
+	for (int t = 0; t < 2000; t++) {
+		long long pos = 1 + rand() % len;
+		snprintf(sql, sizeof(sql),
+		    "DELETE FROM log; INSERT INTO log SELECT * FROM orig;"
+		    "UPDATE log SET recs = substr(recs, 1, %lld) || randomblob(%d) || substr(recs, %lld)",
+		    pos - 1, 1 + rand() % 3, pos + 1 + rand() % 3);
+		assert_int_equal(sqlite3_exec(mpsp__db(p), sql, NULL, NULL, NULL), SQLITE_OK);
+		n = 0;
+		int rv = mpsp_log_read(p, 1, count_only, &n, err, sizeof(err));
+		if (rv != 0) {
+			assert_int_equal(rv, MPSTORE__STATUS__ERR_IO);
+			assert_non_null(strstr(err, "log row seq 1"));
+			assert_int_equal(n, 0);
+		} else
+			assert_int_equal(n, 3);
+	}
+	/* recovery reports it too; the view does not crash on it */
+	assert_int_equal(sqlite3_exec(mpsp__db(p), "UPDATE log SET n = 9", NULL, NULL, NULL), SQLITE_OK);
+	tu_recs got = { 0 };
+	view_records(p, &got);
+	tu_recs_free(&got);
+	mpsp_close(p);
+	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
+	assert_int_equal(mpsp_recover(p, tu_collect_cb, &got, NULL, NULL, err, sizeof(err)), MPSTORE__STATUS__ERR_IO);
+	assert_non_null(strstr(err, "log row seq 1"));
+	assert_non_null(strstr(err, path));
+	assert_int_equal(got.n, 0);
+	mpsp_close(p);
+	free(path);
+	tu_rmdir(dir);
+}
+
 typedef struct count {
 	uint64_t n, bytes;
 } count;
@@ -280,6 +580,10 @@ main(void)
 		cmocka_unit_test(test_log_read),
 		cmocka_unit_test(test_snapshot_mode_keeps_no_log),
 		cmocka_unit_test(test_disk_full),
+		cmocka_unit_test(test_batch_rows),
+		cmocka_unit_test(test_straddling_row),
+		cmocka_unit_test(test_split_rows),
+		cmocka_unit_test(test_corrupt_rows),
 		cmocka_unit_test(test_recovery_speed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

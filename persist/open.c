@@ -22,16 +22,65 @@
 #define E_SCHEMA  MPSTORE__STATUS__ERR_SCHEMA
 #define E_VERSION MPSTORE__STATUS__ERR_VERSION
 
+/* log_records (below). LR_V: the varint value read so far including byte
+ * b; LR_POS: the position of the next byte (a length skips the name or data
+ * after it); LR_R: this step reloads the window (win: 256 bytes of recs from
+ * wpos) as fewer than 10 bytes are left in it; LR_FIELD: the name or data
+ * after a length, from the window when it holds it. */
+#define LR_V     "(w.acc + (w.b % 128) * w.mul)"
+#define LR_POS   "(CASE WHEN w.b >= 128 OR w.f < 2 THEN w.pos + 1 ELSE w.pos + 1 + " LR_V " END)"
+#define LR_R     "(w.pos + 10 > w.wpos + length(w.win) AND w.wpos + length(w.win) <= length(l.recs))"
+#define LR_FIELD "(CASE WHEN w.pos - w.wpos + 1 + " LR_V " <= length(w.win)" \
+	" THEN substr(w.win, w.pos - w.wpos + 2, " LR_V ") ELSE substr(l.recs, w.pos + 1, " LR_V ") END)"
+
+/*
+ * The log holds one row per group commit; `recs` packs its records
+ * (docs/persistence.md, "Log rows"). log_records unpacks them in SQL for
+ * people with the sqlite3 shell: a recursive walk, one step per varint byte
+ * (b: the byte at pos, found in k's table of all 256 byte values; f: the
+ * field being read, 0 rev, 1 kind, 2 name length, 3 data length; a step that
+ * reads a length also takes the name or the data after it, and a non-NULL
+ * change ends a record). Bytes are read from a small window, not from the
+ * whole blob each step, and ORDER BY 1 walks one row at a time (its pages
+ * stay in cache). The daemon never uses the views.
+ */
 static const char schema_sql[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
-    "CREATE TABLE log(seq INTEGER PRIMARY KEY, rev INTEGER NOT NULL, name TEXT NOT NULL,"
-    " kind INTEGER NOT NULL DEFAULT 0, change BLOB NOT NULL);"
-    "CREATE INDEX log_rev ON log(rev);"
+    "CREATE TABLE log(seq INTEGER PRIMARY KEY, rev_lo INTEGER NOT NULL, rev_hi INTEGER NOT NULL,"
+    " n INTEGER NOT NULL, bytes INTEGER NOT NULL, recs BLOB NOT NULL);"
+    "CREATE INDEX log_rev_hi ON log(rev_hi);"
     "CREATE TABLE snapshot(seq INTEGER PRIMARY KEY, name TEXT NOT NULL,"
     " kind INTEGER NOT NULL DEFAULT 0, change BLOB NOT NULL);"
     "CREATE VIEW snapshot_current AS SELECT seq, name, kind, change FROM snapshot"
     " WHERE seq BETWEEN (SELECT value FROM meta WHERE key = 'snapshot_first')"
     " AND (SELECT value FROM meta WHERE key = 'snapshot_last');"
+    "CREATE VIEW log_records AS WITH RECURSIVE"
+    " k(t) AS (SELECT x'"
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9fa0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff"
+    "'),"
+    " w(seq, pos, wpos, win, b, f, acc, mul, rev, kind, name, change) AS ("
+    "  SELECT seq, 1, 1, substr(recs, 1, 256), instr(k.t, substr(recs, 1, 1)) - 1, 0, 0, 1, 0, 0,"
+    "   NULL, NULL FROM log, k"
+    "  UNION ALL SELECT w.seq,"
+    "   CASE WHEN " LR_R " THEN w.pos ELSE " LR_POS " END,"
+    "   CASE WHEN " LR_R " THEN w.pos ELSE w.wpos END,"
+    "   CASE WHEN " LR_R " THEN substr(l.recs, w.pos, 256) ELSE w.win END,"
+    "   CASE WHEN " LR_R " THEN instr(k.t, substr(l.recs, w.pos, 1)) - 1"
+    "    ELSE instr(k.t, substr(w.win, " LR_POS " - w.wpos + 1, 1)) - 1 END,"
+    "   CASE WHEN " LR_R " OR w.b >= 128 THEN w.f ELSE (w.f + 1) % 4 END,"
+    "   CASE WHEN " LR_R " THEN w.acc WHEN w.b >= 128 THEN " LR_V " ELSE 0 END,"
+    "   CASE WHEN " LR_R " THEN w.mul WHEN w.b >= 128 THEN w.mul * 128 ELSE 1 END,"
+    "   CASE WHEN NOT " LR_R " AND w.b < 128 AND w.f = 0 THEN " LR_V " ELSE w.rev END,"
+    "   CASE WHEN NOT " LR_R " AND w.b < 128 AND w.f = 1 THEN " LR_V " ELSE w.kind END,"
+    "   CASE WHEN NOT " LR_R " AND w.b < 128 AND w.f = 2 THEN CAST(" LR_FIELD " AS TEXT)"
+    "    ELSE w.name END,"
+    "   CASE WHEN NOT " LR_R " AND w.b < 128 AND w.f = 3 THEN " LR_FIELD " END"
+    "  FROM w JOIN log l ON l.seq = w.seq, k WHERE w.pos <= length(l.recs) ORDER BY 1)"
+    " SELECT seq, rev, name, kind, change FROM w WHERE change NOT NULL"
+    "  AND rev > (SELECT value FROM meta WHERE key = 'log_floor') ORDER BY seq, pos;"
     "CREATE VIEW containers AS SELECT name, max(kind) AS kind,"
     " sum(snapshot_records) AS snapshot_records, sum(snapshot_bytes) AS snapshot_bytes,"
     " sum(log_records) AS log_records, sum(log_bytes) AS log_bytes, max(last_rev) AS last_rev"
@@ -40,21 +89,21 @@ static const char schema_sql[] =
     "  (SELECT value FROM meta WHERE key = 'snapshot_rev') AS last_rev"
     "  FROM snapshot_current GROUP BY name"
     " UNION ALL SELECT name, kind, 0, 0, count(*), sum(length(change)), max(rev)"
-    "  FROM log GROUP BY name)"
+    "  FROM log_records GROUP BY name)"
     " GROUP BY name ORDER BY name;"
     "INSERT INTO meta(key, value) VALUES ('format', 1), ('token', 0), ('snapshot_rev', 0),"
     " ('snapshot_token', 0), ('snapshot_first', 1), ('snapshot_last', 0), ('log_floor', 0);";
 
 /* Objects an mpstore database has, and nothing else (sqlite_* excluded). */
 static const char *const our_objects[] = { "table meta", "table log", "table snapshot",
-	"index log_rev", "view snapshot_current", "view containers" };
+	"index log_rev_hi", "view snapshot_current", "view log_records", "view containers" };
 #define N_OBJECTS (sizeof(our_objects) / sizeof(our_objects[0]))
 
 static const char *const stmt_sql[MPSP_ST_COUNT] = {
 	[MPSP_ST_BEGIN] = "BEGIN IMMEDIATE",
 	[MPSP_ST_COMMIT] = "COMMIT",
 	[MPSP_ST_ROLLBACK] = "ROLLBACK",
-	[MPSP_ST_LOG_INSERT] = "INSERT INTO log(rev, name, kind, change) VALUES (?, ?, ?, ?)",
+	[MPSP_ST_LOG_INSERT] = "INSERT INTO log(rev_lo, rev_hi, n, bytes, recs) VALUES (?, ?, ?, ?, ?)",
 	[MPSP_ST_META_SET] = "UPDATE meta SET value = ?2 WHERE key = ?1",
 	[MPSP_ST_SNAP_INSERT] = "INSERT INTO snapshot(seq, name, kind, change) VALUES (?, ?, ?, ?)",
 };
@@ -247,9 +296,8 @@ load_meta(mpsp *p, char *err, size_t errlen)
 
 	uint64_t maxrev = 0;
 	int      rv;
-	if ((rv = query_u64(p, "SELECT count(*) FROM log", &p->log_rows, err, errlen)) != 0 ||
-	    (rv = query_u64(p, "SELECT coalesce(sum(length(change)), 0) FROM log", &p->log_bytes, err, errlen)) != 0 ||
-	    (rv = query_u64(p, "SELECT max(rev) FROM log", &maxrev, err, errlen)) != 0)
+	if ((rv = mpsp__log_totals(p, p->log_floor, err, errlen)) != 0 ||
+	    (rv = query_u64(p, "SELECT max(rev_hi) FROM log", &maxrev, err, errlen)) != 0)
 		return rv;
 	p->last_rev = maxrev > p->snap_rev ? maxrev : p->snap_rev;
 	if (p->snap_token > p->token)
@@ -332,6 +380,7 @@ free_handle(mpsp *p)
 	pthread_mutex_destroy(&p->mu);
 	pthread_mutex_destroy(&p->rmu);
 	free(p->path);
+	free(p->enc);
 	free(p);
 }
 
@@ -404,7 +453,8 @@ mpsp_open(mpsp **out, const char *path, mpsp_durability d, char *err, size_t err
 	p->lockfd = -1;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_mutex_init(&p->rmu, NULL);
-	p->snap_first = 1;
+	p->snap_first    = 1;
+	p->log_row_bytes = MPSP_LOG_ROW_BYTES;
 	if (d == MPSP_MEMORY) {
 		*out = p;
 		return 0;

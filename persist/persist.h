@@ -2,8 +2,8 @@
  * persist.h - mpstore's SQLite layer (library mpsp, static).
  *
  * mpsp keeps opaque, packed Mpstore__Change records in one SQLite file: a
- * change log (one row per record, in revision order) and a snapshot (the
- * whole store as records, written in pieces). It knows nothing of nng nor
+ * change log (one row per group commit holding its records, in revision
+ * order) and a snapshot (the whole store as records, written in pieces). It knows nothing of nng nor
  * of container kinds: it never decodes a record. docs/persistence.md
  * specifies the file format, docs/durability.md what each mode keeps.
  *
@@ -71,7 +71,7 @@ typedef struct mpsp_stats {
 	mpsp_durability durability;
 	uint64_t        last_rev;       /* highest revision stored (or appended) */
 	uint64_t        token;          /* highest fencing token stored */
-	uint64_t        log_rows;       /* rows in the log */
+	uint64_t        log_rows;       /* records in the log (above log_floor) */
 	uint64_t        log_bytes;      /* sum of their record sizes */
 	uint64_t        log_floor;      /* revisions <= this were compacted away */
 	uint64_t        snapshot_rev;   /* revision of the current snapshot (0: none) */
@@ -79,6 +79,7 @@ typedef struct mpsp_stats {
 	uint64_t        snapshot_bytes;
 	uint64_t        file_bytes;     /* database file size (0 in memory) */
 	uint64_t        wal_bytes;      /* -wal file size */
+	uint64_t        log_batches;    /* rows of the log table: one per append (group commit) */
 } mpsp_stats;
 
 /*
@@ -143,7 +144,7 @@ int mpsp_log_read(mpsp *p, uint64_t from_rev, mpsp_rec_cb fn, void *arg, char *e
  * number of calls, interleaved with mpsp_log_append; rows are committed in
  * batches of MPSP_SNAPSHOT_BATCH_ROWS but stay invisible until end.
  * end(commit=1): one transaction makes the new snapshot current, deletes the
- * previous snapshot's rows and the log rows with revision <= rev
+ * previous snapshot's rows and the log records with revision <= rev
  * (compaction), and raises the log floor to rev. end(commit=0), a failure
  * of any put, or mpsp_close abandon the new rows (they are also removed at
  * the next open after a crash). begin while a snapshot is open, put/end

@@ -36,7 +36,12 @@ struct mpsp {
 	pthread_mutex_t rmu;
 
 	uint64_t last_rev, token;
-	uint64_t log_rows, log_bytes, log_floor;
+	uint64_t log_rows, log_bytes, log_batches, log_floor;
+
+	/* log_append's row encoding buffer (kept between calls while small) */
+	uint8_t *enc;
+	size_t   enc_cap;
+	size_t   log_row_bytes; /* start a new log row above this (MPSP_LOG_ROW_BYTES; tests lower it) */
 	uint64_t snap_rev, snap_token, snap_first, snap_last, snap_rows, snap_bytes;
 
 	/* snapshot in progress */
@@ -60,6 +65,14 @@ int mpsp__commit(mpsp *p, char *err, size_t errlen);
 void mpsp__rollback(mpsp *p);
 /* Commit an open snapshot batch (so others see a quiet connection). */
 int mpsp__flush_batch(mpsp *p, char *err, size_t errlen);
+
+/* A log row holds the records of one mpsp_log_append call, or of a part of
+ * it when their encoding exceeds this many bytes (docs/persistence.md). */
+#define MPSP_LOG_ROW_BYTES (16u << 20)
+
+/* Recompute log_rows, log_bytes, log_batches from the log table, counting
+ * only records with a revision above `floor` (a row may straddle it). */
+int mpsp__log_totals(mpsp *p, uint64_t floor, char *err, size_t errlen);
 
 /* Test access (the library is static). */
 sqlite3 *mpsp__db(mpsp *p);

@@ -151,7 +151,9 @@ commit_snapshot(mpsp *p, char *err, size_t errlen)
 	    (rv = mpsp__meta_set(p, "token", token, err, errlen)) != 0 ||
 	    (rv = mpsp__exec(p, sql, err, errlen)) != 0)
 		goto fail;
-	snprintf(sql, sizeof(sql), "DELETE FROM log WHERE rev <= %llu", (unsigned long long)p->new_rev);
+	/* rows wholly at or below the snapshot; a row straddling it stays and
+	 * readers skip its older records */
+	snprintf(sql, sizeof(sql), "DELETE FROM log WHERE rev_hi <= %llu", (unsigned long long)p->new_rev);
 	if ((rv = mpsp__exec(p, sql, err, errlen)) != 0)
 		goto fail;
 	uint64_t gone = (uint64_t)sqlite3_changes64(p->db);
@@ -170,9 +172,9 @@ commit_snapshot(mpsp *p, char *err, size_t errlen)
 	p->token      = token;
 	if (p->new_rev > p->last_rev)
 		p->last_rev = p->new_rev;
-	p->log_rows = gone > p->log_rows ? 0 : p->log_rows - gone;
-	if (gone > 0)
-		p->log_bytes = pragma_u64(p, "SELECT coalesce(sum(length(change)), 0) FROM log");
+	/* counters only: the snapshot is committed whatever happens here */
+	if (gone > 0 || p->log_rows > 0)
+		mpsp__log_totals(p, floor, NULL, 0);
 
 	/* Give space back when most of the file is free (a big log was just
 	 * compacted); a snapshot's worth of free pages is kept for the next. */

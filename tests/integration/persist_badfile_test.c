@@ -223,7 +223,12 @@ int main(void)
 		snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", d.db, p);
 		PT_TRUE(system(cmd) == 0, "%s", cmd);
 		pt_done(&d);
-		PT_TRUE(pt_sql_exec(p, "UPDATE log SET change = x'ffffffffff0102' WHERE seq = "
+		/* a well-formed log row (docs/persistence.md) of one record: rev
+		 * (one varint byte below 128), kind 0, name "l", 7 bytes of junk */
+		PT_TRUE(pt_sql_int(p, "SELECT rev_lo FROM log ORDER BY seq LIMIT 1 OFFSET 10") < 128);
+		PT_TRUE(pt_sql_exec(p, "UPDATE log SET rev_hi = rev_lo, n = 1, bytes = 7,"
+		                       " recs = CAST(CAST(char(rev_lo) AS BLOB) || x'0001' || CAST('l' AS BLOB)"
+		                       " || x'07ffffffffff0102' AS BLOB) WHERE seq = "
 		                       "(SELECT seq FROM log ORDER BY seq LIMIT 1 OFFSET 10);") == 0);
 		expect_refused("undecodable log record", p, "undecodable");
 	}

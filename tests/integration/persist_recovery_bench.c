@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 	pt_start(&d, a1);
 	mps_client *c = fill(&d, n, &fill_s);
 	mps_close(c);
-	long long log_rows = pt_sql_int(d.db, "SELECT count(*) FROM log");
+	long long log_rows = pt_sql_int(d.db, "SELECT coalesce(sum(n), 0) FROM log");
 	pt_kill9(&d);
 	printf("appended %ld elements in %.2f s (%.0f appends/s, batches of 1000, log mode)\n", n,
 	    fill_s, n / fill_s);
@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 	pt_start(&d, NULL); /* default --snapshot-interval 60:100000 */
 	c = fill(&d, n, &fill_s);
 	mps_close(c);
-	log_rows = pt_sql_int(d.db, "SELECT count(*) FROM log");
+	log_rows = pt_sql_int(d.db, "SELECT coalesce(sum(n), 0) FROM log");
 	pt_kill9(&d);
 	double r3 = timed_restart(&d, n);
 	printf("default snapshot interval: appended in %.2f s; restart after kill -9 (snapshot + "
