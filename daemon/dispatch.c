@@ -127,6 +127,18 @@ static int op_hello(mpsd_daemon *d, mpsd_exec *x)
 	x->res->count = MPS_PROTOCOL_VERSION;
 	x->res->token = (uint64_t)d->cfg.lease_ms;
 	x->res->revision = mpsd_store_revision(d->st);
+	/* "key=value" facts for clients: where notifications are published */
+	if (d->cfg.pub_url != NULL && d->cfg.pub_url[0] != '\0') {
+		Mpstore__Value *pv = mpsd_exec_alloc(x, sizeof(*pv));
+		x->res->values = mpsd_exec_vals(x, 1);
+		if (pv == NULL || x->res->values == NULL)
+			return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "out of memory");
+		mpstore__value__init(pv);
+		pv->v_case = MPSTORE__VALUE__V_STRING_VALUE;
+		pv->string_value = mpsd_arena_printf(x->arena, "pub=%s", d->cfg.pub_url);
+		x->res->values[0] = pv;
+		x->res->n_values = 1;
+	}
 	return 0;
 }
 

@@ -273,6 +273,38 @@ static void test_resend_applied_once(void **state)
 	nng_close(s2);
 }
 
+/* Hello reports versions, the lease and where changes are published. */
+static void test_hello(void **state)
+{
+	(void)state;
+	nng_socket       s = open_req();
+	Mpstore__Op      op = MPSTORE__OP__INIT;
+	Mpstore__Op     *ops[] = {&op};
+	Mpstore__Request rq = MPSTORE__REQUEST__INIT;
+	op.code = MPSTORE__OP_CODE__OP_HELLO;
+	rq.version = 1;
+	rq.id = 5;
+	rq.ops = ops;
+	rq.n_ops = 1;
+	uint8_t buf[64];
+	size_t  n = pack_request(&rq, buf);
+	Mpstore__Response *r = roundtrip(s, buf, n);
+	assert_int_equal(r->n_results, 1);
+	Mpstore__Result *res = r->results[0];
+	assert_int_equal(res->status, 0);
+	assert_int_equal(res->count, 1);
+	assert_true(res->token > 0); /* lease */
+	assert_non_null(strstr(res->value->string_value, "mpstored"));
+	char want[400];
+	snprintf(want, sizeof(want), "pub=%s", d.pub_url);
+	int found = 0;
+	for (size_t i = 0; i < res->n_values; i++)
+		found |= strcmp(res->values[i]->string_value, want) == 0;
+	assert_true(found);
+	mpstore__response__free_unpacked(r, NULL);
+	nng_close(s);
+}
+
 /* Ops that cannot be in a txn are refused, and nothing of it applies. */
 static void test_txn_refuses_admin_ops(void **state)
 {
@@ -368,6 +400,7 @@ int main(void)
 	    cmocka_unit_test(test_truncated),
 	    cmocka_unit_test(test_bad_version_and_op),
 	    cmocka_unit_test(test_huge_message),
+	    cmocka_unit_test(test_hello),
 	    cmocka_unit_test(test_resend_applied_once),
 	    cmocka_unit_test(test_txn_refuses_admin_ops),
 	    cmocka_unit_test_setup_teardown(test_aborted_handshake, setup_own, teardown_own),

@@ -264,6 +264,14 @@ hello(mps_client *c)
 		c->server.protocol_version = call.res->count;
 		c->server.lease_ms         = call.res->token;
 		c->server.revision         = call.res->revision;
+		for (size_t i = 0; e == MPS_OK && i < call.res->n_values; i++) {
+			const Mpstore__Value *pv = call.res->values[i];
+			if (pv->v_case == MPSTORE__VALUE__V_STRING_VALUE &&
+			    strncmp(pv->string_value, "pub=", 4) == 0 && c->pub_url == NULL) {
+				c->pub_url = strdup(pv->string_value + 4);
+				c->server.pub_url = c->pub_url;
+			}
+		}
 	}
 	mps__call_fini(&call);
 	return e;
@@ -294,6 +302,10 @@ mps_open_auth(mps_client **out, const char *url, int timeout_ms, const void *key
 		return mps__fail(MPS_ERR_NOMEM, "out of memory");
 	}
 	c->timeout_ms = timeout_ms > 0 ? timeout_ms : MPS__DEFAULT_TIMEOUT_MS;
+	if ((c->url = strdup(url)) == NULL) {
+		free(c);
+		return mps__fail(MPS_ERR_NOMEM, "out of memory");
+	}
 	atomic_init(&c->next_id, 1);
 	pthread_mutex_init(&c->mtx, NULL);
 	pthread_condattr_t ca;
@@ -408,6 +420,8 @@ mps_close(mps_client *c)
 	pthread_mutex_destroy(&c->mtx);
 	free(c->auth.data);
 	free(c->version);
+	free(c->pub_url);
+	free(c->url);
 	free(c);
 }
 
@@ -425,4 +439,35 @@ mps_ping(mps_client *c)
 	mps_err   e = mps__call_op(c, &op, &call);
 	mps__call_fini(&call);
 	return e;
+}
+
+/* The PUB URL the daemon gave in its hello, fit to dial from here: a
+ * wildcard TCP host ("tcp://0.0.0.0:P", "tcp://*:P", "tcp://:P") takes the
+ * host of the URL this client dialled. 1 when there is one. */
+int
+mps__hello_pub_url(const mps_client *c, char *out, size_t len)
+{
+	const char *pub = c->pub_url;
+	if (pub == NULL || pub[0] == '\0') {
+		return 0;
+	}
+	const char *hp = strstr(pub, "://");
+	const char *port = hp != NULL ? strrchr(hp + 3, ':') : NULL;
+	if (strncmp(pub, "tcp", 3) != 0 || port == NULL) {
+		snprintf(out, len, "%s", pub);
+		return 1;
+	}
+	size_t hl = (size_t)(port - (hp + 3));
+	int    wild = hl == 0 || (hl == 1 && hp[3] == '*') ||
+	           (hl == 7 && strncmp(hp + 3, "0.0.0.0", 7) == 0) ||
+	           (hl == 4 && strncmp(hp + 3, "[::]", 4) == 0);
+	const char *rq = c->url != NULL ? strstr(c->url, "://") : NULL;
+	const char *rport = rq != NULL ? strrchr(rq + 3, ':') : NULL;
+	if (!wild || rport == NULL) {
+		snprintf(out, len, "%s", pub);
+		return 1;
+	}
+	snprintf(out, len, "%.*s%.*s%s", (int)(hp + 3 - pub), pub, (int)(rport - (rq + 3)), rq + 3,
+	    port);
+	return 1;
 }

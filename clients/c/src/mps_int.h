@@ -74,6 +74,8 @@ struct mps_client {
 	int             closed;
 
 	char           *version;
+	char           *pub_url;  /* from hello, "pub=URL" */
+	char           *url;      /* the URL dialled */
 	mps_server_info server;
 
 	/* keepalive */
@@ -82,6 +84,9 @@ struct mps_client {
 	int             ka_running;
 	int             ka_stop;
 };
+
+/* The daemon's PUB URL from hello, dialable from here; 1 if there is one. */
+int mps__hello_pub_url(const mps_client *c, char *out, size_t len);
 
 /* Fill the envelope of req (version, id, client id, auth). */
 void    mps__request_init(mps_client *c, Mpstore__Request *req);

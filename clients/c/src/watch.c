@@ -918,12 +918,16 @@ mps_watch(mps_client *c, const char *what, const mps_watch_opts *opts, mps_watch
 		e = mps__fail(MPS_ERR_INVALID, "'*' may only end a watched prefix: '%s'", what);
 		goto fail;
 	}
+	char        hello_url[512];
 	const char *url = o.pub_url;
 	if (url == NULL || url[0] == '\0') {
 		url = getenv("MPSTORE_PUB_URL");
-		if (url == NULL || url[0] == '\0') {
-			url = MPS_DEFAULT_PUB_URL;
-		}
+	}
+	if ((url == NULL || url[0] == '\0') && mps__hello_pub_url(c, hello_url, sizeof(hello_url))) {
+		url = hello_url; /* where the daemon says it publishes */
+	}
+	if (url == NULL || url[0] == '\0') {
+		url = MPS_DEFAULT_PUB_URL;
 	}
 	if ((e = sub_open(w, url)) != MPS_OK) {
 		goto fail;

@@ -254,6 +254,7 @@ typedef struct mps_server_info {
 	uint64_t    lease_ms;         /* session lease (0: no lease) */
 	uint64_t    revision;         /* global revision at hello */
 	uint64_t    client_id;        /* this handle's random client id */
+	const char *pub_url;          /* where it publishes changes; NULL: nowhere */
 } mps_server_info;
 MPS_API const mps_server_info *mps_server(const mps_client *c);
 
@@ -828,7 +829,8 @@ typedef void (*mps_watch_cb)(const mps_watch_event *ev, void *arg);
 /* Options of mps_watch; zero-initialise, then set what applies. */
 typedef struct mps_watch_opts {
 	/* The daemon's PUB address (mpstored --pub). NULL: $MPSTORE_PUB_URL,
-	 * then MPS_DEFAULT_PUB_URL. */
+	 * then the address the daemon reported (mps_server()->pub_url), then
+	 * MPS_DEFAULT_PUB_URL. */
 	const char  *pub_url;
 	/* First revision wanted: changes with revision >= from_revision are
 	 * delivered (a resync first when the daemon no longer has them).
