@@ -87,6 +87,10 @@ void mpsd_server_stop(mpsd_daemon *d);
 void mpsd_server_free(mpsd_daemon *d);
 /* Send a reply for r (takes msg) and recycle r's worker. */
 void mpsd_server_reply(mpsd_daemon *d, mpsd_req *r, nng_msg *msg);
+/* Replies made by this thread between hold and flush are queued and sent
+ * by flush: hold before taking the store lock, flush after releasing it. */
+void mpsd_server_hold(void);
+void mpsd_server_flush(mpsd_daemon *d);
 /* Forget r without replying (its client is gone). */
 void mpsd_server_abandon(mpsd_daemon *d, mpsd_req *r);
 /* Publish one message (topic "name\0" + payload). Never blocks. */

@@ -405,6 +405,7 @@ void mpsd_dispatch(mpsd_daemon *d, mpsd_req *r, nng_msg *msg)
 			mpsd_server_abandon(d, r);
 		return;
 	}
+	mpsd_server_hold();
 	mpsd_store_lock(d->st);
 	if (rq->client_id != 0) {
 		mpsd_session *s = mpsd_session_get(d->sess, rq->client_id);
@@ -420,6 +421,7 @@ void mpsd_dispatch(mpsd_daemon *d, mpsd_req *r, nng_msg *msg)
 				if (ok)
 					memcpy(nng_msg_body(m), data, len);
 				mpsd_store_unlock(d->st);
+				mpsd_server_flush(d);
 				req_reset(r);
 				if (ok)
 					mpsd_server_reply(d, r, m);
@@ -435,6 +437,7 @@ void mpsd_dispatch(mpsd_daemon *d, mpsd_req *r, nng_msg *msg)
 						mpsd_server_abandon(d, pending->dup);
 					pending->dup = r;
 					mpsd_store_unlock(d->st);
+					mpsd_server_flush(d);
 					return;
 				}
 				break;
@@ -461,4 +464,5 @@ void mpsd_dispatch(mpsd_daemon *d, mpsd_req *r, nng_msg *msg)
 	}
 	mpsd_store_run_wakeups(d->st, mpsd_dispatch_resume);
 	mpsd_store_unlock(d->st);
+	mpsd_server_flush(d);
 }

@@ -53,6 +53,8 @@ struct mpsd_server {
 	pthread_rwlock_t slk;  /* send lock: see send_begin */
 	pthread_t       wd;
 	int             wd_run;
+	int             wd_done; /* the watchdog thread has returned */
+	int             wd_started;
 	pthread_mutex_t wmtx;
 	pthread_cond_t  wcond;
 };
@@ -160,7 +162,67 @@ static void send_end(mpsd_daemon *d)
 	pthread_rwlock_unlock(&d->srv->slk);
 }
 
+/*
+ * Replies decided under the store lock are queued in the thread's outbox
+ * and sent once the lock is released (mpsd_server_flush): a send is a
+ * system call, and making it under the lock made every other nng thread
+ * wait for it.
+ */
+typedef struct outbox {
+	mpsd_req **r;
+	nng_msg  **m;
+	size_t     n, cap;
+	int        on;
+} outbox;
+
+static _Thread_local outbox tl_out;
+
+void mpsd_server_hold(void)
+{
+	tl_out.on = 1;
+}
+
+static void reply_now(mpsd_daemon *d, mpsd_req *r, nng_msg *msg);
+
+void mpsd_server_flush(mpsd_daemon *d)
+{
+	tl_out.on = 0;
+	for (size_t i = 0; i < tl_out.n; i++)
+		reply_now(d, tl_out.r[i], tl_out.m[i]);
+	tl_out.n = 0;
+	if (tl_out.cap > 256) { /* a burst: give the memory back */
+		free(tl_out.r);
+		free(tl_out.m);
+		tl_out.r = NULL;
+		tl_out.m = NULL;
+		tl_out.cap = 0;
+	}
+}
+
 void mpsd_server_reply(mpsd_daemon *d, mpsd_req *r, nng_msg *msg)
+{
+	if (tl_out.on) {
+		if (tl_out.n == tl_out.cap) {
+			size_t     ncap = tl_out.cap ? tl_out.cap * 2 : 32;
+			mpsd_req **nr = realloc(tl_out.r, ncap * sizeof(*nr));
+			if (nr != NULL)
+				tl_out.r = nr;
+			nng_msg **nm = nr != NULL ? realloc(tl_out.m, ncap * sizeof(*nm)) : NULL;
+			if (nm != NULL) {
+				tl_out.m = nm;
+				tl_out.cap = ncap;
+			}
+		}
+		if (tl_out.n < tl_out.cap) {
+			tl_out.r[tl_out.n] = r;
+			tl_out.m[tl_out.n++] = msg;
+			return;
+		}
+	}
+	reply_now(d, r, msg); /* out of memory for the queue: send at once */
+}
+
+static void reply_now(mpsd_daemon *d, mpsd_req *r, nng_msg *msg)
 {
 	if (!send_begin(d)) {
 		nng_msg_free(msg);
@@ -252,9 +314,11 @@ static void pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 	mpsd_daemon *d = arg;
 	if (ev != NNG_PIPE_EV_REM_POST || d->stopping)
 		return;
+	mpsd_server_hold();
 	mpsd_store_lock(d->st);
 	mpsd_sessions_reap(d->sess, nng_pipe_id(p), mpsd_now_ms(), 0, session_gone_cb, d);
 	mpsd_store_unlock(d->st);
+	mpsd_server_flush(d);
 }
 
 /* ---- clock: deadlines of parked ops and session leases ---- */
@@ -267,6 +331,7 @@ static void *clock_main(void *arg)
 	pthread_mutex_lock(&s->cmtx);
 	while (s->clock_run) {
 		pthread_mutex_unlock(&s->cmtx);
+		mpsd_server_hold();
 		mpsd_store_lock(d->st);
 		int64_t now = mpsd_now_ms();
 		mpsd_store_expire(d->st, now, mpsd_dispatch_resume);
@@ -280,6 +345,7 @@ static void *clock_main(void *arg)
 		}
 		int64_t next = mpsd_store_next_deadline(d->st);
 		mpsd_store_unlock(d->st);
+		mpsd_server_flush(d);
 		if (next > next_lease)
 			next = next_lease;
 		pthread_mutex_lock(&s->cmtx);
@@ -397,8 +463,11 @@ static void *watchdog_main(void *arg)
 			break;
 		for (int i = 0; i < s->nlsn; i++) {
 			struct lsn *l = &s->lsn[i];
-			if (strncmp(l->url, "tls+", 4) == 0)
-				continue; /* a probe would need the daemon's CA */
+			if (strncmp(l->url, "tls+", 4) == 0 || l->is_pub)
+				continue; /* TLS: a probe would need the daemon's CA. PUB:
+				           * closing a probing SUB socket can hang in nng
+				           * 1.5.2; a stuck PUB listener costs watchers only
+				           * latency (they catch up with OP_CHANGES) */
 			if (probe_once(l->url, l->is_pub)) {
 				l->fails = 0;
 				continue;
@@ -414,6 +483,10 @@ static void *watchdog_main(void *arg)
 			l->fails = 0;
 		}
 	}
+	pthread_mutex_lock(&s->wmtx);
+	s->wd_done = 1;
+	pthread_cond_broadcast(&s->wcond);
+	pthread_mutex_unlock(&s->wmtx);
 	return NULL;
 }
 
@@ -550,7 +623,9 @@ int mpsd_server_start(mpsd_daemon *d, char *err, size_t errlen)
 			return -1;
 	}
 	s->wd_run = 1;
+	s->wd_started = 1;
 	if (pthread_create(&s->wd, NULL, watchdog_main, d) != 0) {
+		s->wd_started = 0;
 		s->wd_run = 0;
 		snprintf(err, errlen, "cannot start the listener watchdog");
 		return -1;
@@ -581,11 +656,22 @@ void mpsd_server_stop(mpsd_daemon *d)
 	d->stopping = 1;
 	pthread_rwlock_unlock(&s->slk);
 	if (s->wd_run) {
+		/* a probe blocked inside nng must not hold up the shutdown: wait
+		 * for the watchdog a little, then leave it to the process exit */
 		pthread_mutex_lock(&s->wmtx);
 		s->wd_run = 0;
-		pthread_cond_signal(&s->wcond);
+		pthread_cond_broadcast(&s->wcond);
+		struct timespec ts;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += 3;
+		while (!s->wd_done && pthread_cond_timedwait(&s->wcond, &s->wmtx, &ts) == 0)
+			;
+		int done = s->wd_done;
 		pthread_mutex_unlock(&s->wmtx);
-		pthread_join(s->wd, NULL);
+		if (done)
+			pthread_join(s->wd, NULL);
+		else
+			pthread_detach(s->wd);
 	}
 	if (s->clock_run) {
 		pthread_mutex_lock(&s->cmtx);
@@ -609,6 +695,11 @@ void mpsd_server_free(mpsd_daemon *d)
 	mpsd_server *s = d->srv;
 	if (s == NULL)
 		return;
+	pthread_mutex_lock(&s->wmtx);
+	int wd_alive = s->wd_started && !s->wd_done;
+	pthread_mutex_unlock(&s->wmtx);
+	if (wd_alive)
+		return; /* the watchdog may still wake up in here: left to exit */
 	mpsd_req *r = s->all;
 	while (r != NULL) {
 		mpsd_req *n = r->next_all;

@@ -442,8 +442,8 @@ mps_ping(mps_client *c)
 }
 
 /* The PUB URL the daemon gave in its hello, fit to dial from here: a
- * wildcard TCP host ("tcp://0.0.0.0:P", "tcp://*:P", "tcp://:P") takes the
- * host of the URL this client dialled. 1 when there is one. */
+ * wildcard TCP host (0.0.0.0, "*", [::] or none) takes the host of the URL
+ * this client dialled. 1 when there is one. */
 int
 mps__hello_pub_url(const mps_client *c, char *out, size_t len)
 {
