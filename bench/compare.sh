@@ -226,6 +226,9 @@ log "mpstore --procs (Manager-like clients)"
 for c in 1 4; do
 	mps_run memory "$res/mpstore_memory_procs${c}.csv" --procs -c $c -n "$N_MPS" \
 		-t incr,append,dset,dget,qput,qget
+	# the same processes, 16 ops per request (a Manager proxy cannot batch)
+	mps_run memory "$res/mpstore_memory_procs${c}_P16.csv" --procs -c $c -P 16 -n "$N_MPS_P" \
+		-t incr,append,dset,dget,qput,qget
 done
 
 log "scaling"
