@@ -240,7 +240,9 @@ static void *commit_main(void *arg)
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += 1;
+			cm->waiting = 1;
 			pthread_cond_timedwait(&cm->cond, &cm->mtx, &ts);
+			cm->waiting = 0;
 			if (cm->head == NULL && snapshot_due(d))
 				break;
 		}
@@ -305,7 +307,8 @@ void mpsd_commit_submit(mpsd_daemon *d, mpsd_exec *x, mpsd_req *r, nng_msg *repl
 	else
 		cm->head = j;
 	cm->tail = j;
-	pthread_cond_signal(&cm->cond);
+	if (cm->waiting) /* a busy thread takes it with the next batch anyway */
+		pthread_cond_signal(&cm->cond);
 	pthread_mutex_unlock(&cm->mtx);
 }
 

@@ -47,6 +47,7 @@ struct mpsd_commit {
 	pthread_cond_t  cond;
 	job            *head, *tail;
 	int             stop;
+	int             waiting; /* the thread sleeps on cond */
 	int64_t         changes_since_snap;
 	int64_t         last_snap_ms;
 	uint64_t        snap_rev;

@@ -44,6 +44,7 @@ static void usage(FILE *f)
 	    "  --max-message BYTES   largest request accepted (default 16777216)\n"
 	    "  --history N           changes kept in memory for watchers (default 100000)\n"
 	    "  --contexts N          requests received at once (default 64)\n"
+
 	    "  --schema FILE.pb      load a descriptor set (protoc --include_imports -o)\n"
 	    "  --auth-key-file FILE  require the key in FILE (trailing newline dropped)\n"
 	    "                        in every request; also $MPSTORED_AUTH_KEY\n"
