@@ -125,7 +125,8 @@ tu_collect_cb(void *arg, const mpsp_rec *r)
 	}
 	char *s = malloc(r->len + strlen(r->name) + 48);
 	int   k = sprintf(s, "%llu %s %d ", (unsigned long long)r->rev, r->name, r->kind);
-	memcpy(s + k, r->data, r->len);
+	if (r->len > 0) /* an empty record may come with data == NULL */
+		memcpy(s + k, r->data, r->len);
 	s[k + r->len] = '\0';
 	c->s[c->n++]  = s;
 	return 0;
