@@ -257,7 +257,7 @@ scenario_lease(void)
 	pthread_join(th[0], NULL);
 	long long ms = ws[0].t_done - t_stop;
 	ST_TRUE(ws[0].e == MPS_OK, "acquire: %s", mps_err_name(ws[0].e));
-	ST_WITHIN(ms, LEASE_MS * 6 / 10, LEASE_MS * 2);
+	ST_WITHIN(ms, LEASE_MS * 6 / 10, LEASE_MS * 3);
 	ST_TRUE(ws[0].token > old_token, "token %llu <= %llu", (unsigned long long)ws[0].token,
 	    (unsigned long long)old_token);
 	int64_t sv;

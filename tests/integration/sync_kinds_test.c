@@ -13,7 +13,7 @@
 #define TMO 300
 #define TLO 280
 #define THI 1500
-#define NOWAIT_MAX 100
+#define NOWAIT_MAX 250 /* well under TMO: a form that waited would take >= TMO */
 
 /* ---- timeouts and non-blocking forms ---- */
 
