@@ -293,6 +293,14 @@ cmd_with_lock(mps_client *c, const cli_opts *o, int argc, char **argv)
 	}
 	mps_info info;
 	mps_err  e = mps_info_get(c, name, &info);
+	if (e == MPS_ERR_NOT_FOUND) {
+		/* like flock(1) creating its file: a missing lock is made (create
+		 * is idempotent, so racing scripts agree on one lock) */
+		e = mps_create_simple(c, name, MPS_KIND_LOCK, MPS_TYPE_ANY);
+		if (e == MPS_OK || e == MPS_ERR_EXISTS) {
+			e = mps_info_get(c, name, &info);
+		}
+	}
 	if (e != MPS_OK) {
 		return cli_fail_lib(e);
 	}

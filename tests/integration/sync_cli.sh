@@ -152,6 +152,11 @@ out=$("$M" txn --then "set y 99" --then "pop emptyl" 2>"$T/err"); rc=$?
 [ "$rc" != 0 ] || fail "txn with a failing op: rc 0 [$out]"
 out=$("$M" get y); [ "$out" = 10 ] || fail "y after a failed txn: $out"
 
+# with-lock on a name that does not exist creates a lock (like flock(1))
+out=$("$M" with-lock fresh.lock --timeout 2 -- echo held) || fail "with-lock on a new name"
+[ "$out" = held ] || fail "with-lock on a new name: [$out]"
+"$M" info fresh.lock | grep -q '"kind": *"lock"' || fail "fresh.lock is not a lock: $("$M" info fresh.lock)"
+
 rm -rf "$T"
 if [ "$fails" != 0 ]; then
 	echo "$fails failure(s)"
