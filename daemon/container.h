@@ -91,6 +91,23 @@ struct mpsd_container {
 	int                  wake_pending;
 };
 
+/* Python index for a sequence of len elements: negative counts from the
+ * end; -1 when out of range (lists, arrays). */
+static inline int64_t mpsd_index_norm(int64_t i, size_t len)
+{
+	if (i < 0)
+		i += (int64_t)len;
+	return i < 0 || i >= (int64_t)len ? -1 : i;
+}
+
+/* Python slice bound: negative from the end, clamped to [0, len]. */
+static inline size_t mpsd_index_clamp(int64_t i, size_t len)
+{
+	if (i < 0 && (i += (int64_t)len) < 0)
+		i = 0;
+	return i > (int64_t)len ? len : (size_t)i;
+}
+
 /* Kinds, one per file. */
 extern const mpsd_kind mpsd_kind_value;
 extern const mpsd_kind mpsd_kind_list;

@@ -77,20 +77,6 @@ static int array_fits(const array_impl *a, const Mpstore__Value *pv)
 	return pv != NULL && pv->v_case == want;
 }
 
-/* Python index: negative counts from the end; -1 when out of range. */
-static int64_t array_norm(const array_impl *a, int64_t i)
-{
-	if (i < 0)
-		i += (int64_t) a->len;
-	return i < 0 || i >= (int64_t) a->len ? -1 : i;
-}
-
-static size_t array_clamp(const array_impl *a, int64_t i)
-{
-	if (i < 0 && (i += (int64_t) a->len) < 0)
-		i = 0;
-	return i > (int64_t) a->len ? a->len : (size_t) i;
-}
 
 /* create: elem_type int64, double or bool; count = length */
 static int array_init(mpsd_container *c, const Mpstore__Op *create, char *err, size_t errlen)
@@ -147,7 +133,7 @@ static size_t array_memory(const mpsd_container *c)
 static int array_op_get(mpsd_exec *x, mpsd_container *c)
 {
 	array_impl    *a = array_of(c);
-	int64_t        i = array_norm(a, x->op->index);
+	int64_t        i = mpsd_index_norm(x->op->index, a->len);
 	Mpstore__Value pv;
 
 	if (i < 0)
@@ -163,8 +149,8 @@ static int array_op_get(mpsd_exec *x, mpsd_container *c)
 static int array_op_slice(mpsd_exec *x, mpsd_container *c)
 {
 	array_impl      *a     = array_of(c);
-	size_t           start = array_clamp(a, x->op->index);
-	size_t           stop  = x->op->flags & MPSTORE__OP_FLAG__FLAG_HAS_STOP ? array_clamp(a, x->op->stop) : a->len;
+	size_t           start = mpsd_index_clamp(x->op->index, a->len);
+	size_t           stop  = x->op->flags & MPSTORE__OP_FLAG__FLAG_HAS_STOP ? mpsd_index_clamp(x->op->stop, a->len) : a->len;
 	size_t           n     = stop > start ? stop - start : 0;
 	Mpstore__Value **out, pv;
 
@@ -190,7 +176,7 @@ static int array_op_set(mpsd_exec *x, mpsd_container *c)
 	int                    run = op->n_values > 0;
 	size_t                 n   = run ? op->n_values : 1;
 	Mpstore__Value *const *pv  = run ? op->values : (Mpstore__Value *const *) &op->value;
-	int64_t                i   = array_norm(a, op->index);
+	int64_t                i   = mpsd_index_norm(op->index, a->len);
 	Mpstore__Value       **cv  = NULL;
 	Mpstore__Change       *ch;
 	int                    rv;

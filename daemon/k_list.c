@@ -134,21 +134,6 @@ static void list_clear(list_impl *l)
 	memset(l, 0, sizeof(*l));
 }
 
-/* Python index: negative counts from the end; -1 when out of range. */
-static int64_t list_norm(const list_impl *l, int64_t i)
-{
-	if (i < 0)
-		i += (int64_t) l->len;
-	return i < 0 || i >= (int64_t) l->len ? -1 : i;
-}
-
-/* Python slice bound: negative from the end, clamped to [0, len]. */
-static size_t list_clamp(const list_impl *l, int64_t i)
-{
-	if (i < 0 && (i += (int64_t) l->len) < 0)
-		i = 0;
-	return i > (int64_t) l->len ? l->len : (size_t) i;
-}
 
 static void list_free_vals(mpsd_val *v, size_t n)
 {
@@ -224,7 +209,7 @@ static int list_op_extend(mpsd_exec *x, mpsd_container *c)
 static int list_op_insert(mpsd_exec *x, mpsd_container *c)
 {
 	Mpstore__Value *pv = x->op->value;
-	int             rv = list_insert(x, c, list_clamp(list_of(c), x->op->index), &pv, 1);
+	int             rv = list_insert(x, c, mpsd_index_clamp(x->op->index, list_of(c)->len), &pv, 1);
 
 	x->res->count = (int64_t) list_of(c)->len;
 	return rv;
@@ -233,7 +218,7 @@ static int list_op_insert(mpsd_exec *x, mpsd_container *c)
 /* LIST_GET index (negative from the end) -> value */
 static int list_op_get(mpsd_exec *x, mpsd_container *c)
 {
-	int64_t i = list_norm(list_of(c), x->op->index);
+	int64_t i = mpsd_index_norm(x->op->index, list_of(c)->len);
 
 	if (i < 0)
 		return mpsd_exec_fail(x, LIST_ST(ERR_INDEX), "list index %lld out of range (length %zu)",
@@ -247,8 +232,8 @@ static int list_op_get(mpsd_exec *x, mpsd_container *c)
 static int list_op_slice(mpsd_exec *x, mpsd_container *c)
 {
 	list_impl       *l     = list_of(c);
-	size_t           start = list_clamp(l, x->op->index);
-	size_t           stop  = x->op->flags & MPSTORE__OP_FLAG__FLAG_HAS_STOP ? list_clamp(l, x->op->stop) : l->len;
+	size_t           start = mpsd_index_clamp(x->op->index, l->len);
+	size_t           stop  = x->op->flags & MPSTORE__OP_FLAG__FLAG_HAS_STOP ? mpsd_index_clamp(x->op->stop, l->len) : l->len;
 	size_t           n     = stop > start ? stop - start : 0;
 	Mpstore__Value **out;
 
@@ -268,7 +253,7 @@ static int list_op_slice(mpsd_exec *x, mpsd_container *c)
 static int list_op_set(mpsd_exec *x, mpsd_container *c)
 {
 	list_impl       *l = list_of(c);
-	int64_t          i = list_norm(l, x->op->index);
+	int64_t          i = mpsd_index_norm(x->op->index, l->len);
 	mpsd_val         nv, *slot;
 	Mpstore__Change *ch;
 	Mpstore__Value  *cv;
@@ -316,7 +301,7 @@ static int list_op_pop(mpsd_exec *x, mpsd_container *c)
 
 	if (l->len == 0)
 		return mpsd_exec_fail(x, LIST_ST(ERR_EMPTY), "pop from empty list");
-	i = x->op->flags & MPSTORE__OP_FLAG__FLAG_HAS_INDEX ? list_norm(l, x->op->index) : (int64_t) l->len - 1;
+	i = x->op->flags & MPSTORE__OP_FLAG__FLAG_HAS_INDEX ? mpsd_index_norm(x->op->index, l->len) : (int64_t) l->len - 1;
 	if (i < 0)
 		return mpsd_exec_fail(x, LIST_ST(ERR_INDEX), "pop index %lld out of range (length %zu)",
 		    (long long) x->op->index, l->len);
