@@ -2,10 +2,11 @@
 # compare.sh - mpstore next to Redis, Python's Manager and a bare nng echo,
 # in one run on this machine; writes the table and plot into docs/.
 #
-#   bench/compare.sh [--quick] [--big] [--build DIR] [--out DIR] [--no-docs]
+#   bench/compare.sh [--quick] [--big] [--no-pin] [--build DIR] [--out DIR] [--no-docs]
 #
 #   --quick    short runs (about 2 minutes in all), for a smoke test
 #   --big      also the 10,000,000-element scaling run (minutes, GBs of RAM)
+#   --no-pin   do not pin servers to CPU 0 and their load generators to CPU 1
 #   --build    the CMake build dir holding daemon/mpstored, bench/mpstore-bench
 #              and bench/echo_bench (default: $MPSTORE_BUILD, else build-bench,
 #              else build)
@@ -21,6 +22,12 @@
 #   bench/echo_bench: the bare nng REQ/REP ceiling
 #   scaling: mpstore-bench --prefill 1000 / 100000 (/ 10000000 with --big)
 #   memory: a 1,000,000-entry dict of small strings, mpstored vs a Redis hash
+# Redis and mpstore runs of one configuration follow each other (the VM's
+# speed drifts by up to 2x over minutes; ratios of neighbouring runs hold).
+# With 2+ CPUs each server runs on CPU 0 and its load generator on CPU 1
+# (redis, mpstored and echo alike): unpinned, where the scheduler puts the
+# threads decides a 2x difference from one run to the next. The Manager
+# and --procs runs stay unpinned (several client processes).
 # Every server gets a free loopback port or a fresh ipc:// path in a temp
 # dir; every process started here is stopped by pid on exit.
 set -u
@@ -29,6 +36,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 quick=0
 big=0
+pin=1
 docs=1
 build=${MPSTORE_BUILD:-}
 keep_out=
@@ -36,10 +44,11 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 ;;
 	--big) big=1 ;;
+	--no-pin) pin=0 ;;
 	--no-docs) docs=0 ;;
 	--build) build=$2; shift ;;
 	--out) keep_out=$2; shift ;;
-	-h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,33p' "$0"; exit 0 ;;
 	*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -55,6 +64,14 @@ MPSTORED=$build/daemon/mpstored
 for f in "$BENCH" "$ECHO" "$MPSTORED"; do
 	[ -x "$f" ] || { echo "compare.sh: $f not built (cmake --build $build)" >&2; exit 1; }
 done
+SRV=()
+CLI_PIN=()
+if [ $pin = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+	SRV=(taskset -c 0)
+	CLI_PIN=(taskset -c 1)
+else
+	pin=0
+fi
 for p in redis-server redis-benchmark redis-cli python3; do
 	command -v $p >/dev/null || { echo "compare.sh: $p not installed" >&2; exit 1; }
 done
@@ -111,7 +128,7 @@ redis_start() { # MODE: none|everysec|always -> sets RPORT, RPID
 	none) args+=(--appendonly no) ;;
 	*) args+=(--appendonly yes --appendfsync "$mode") ;;
 	esac
-	redis-server "${args[@]}" &
+	"${SRV[@]}" redis-server "${args[@]}" &
 	RPID=$!
 	pids+=("$RPID")
 	for _ in $(seq 50); do
@@ -121,33 +138,30 @@ redis_start() { # MODE: none|everysec|always -> sets RPORT, RPID
 	log "redis-server ($mode) did not start"; return 1
 }
 
-run_redis() { # MODE
-	local mode=$1 c p n
+# redis_one MODE C P: one redis-benchmark run on a fresh redis-server
+redis_one() {
+	local mode=$1 c=$2 p=$3 n=$N_REDIS
+	[ "$p" -gt 1 ] && n=$N_REDIS_P
 	redis_start "$mode" || return
-	for cp in "1 1" "10 1" "50 1" "50 16"; do
-		set -- $cp; c=$1; p=$2
-		[ "$mode" != none ] && [ "$c" = 10 ] && continue
-		n=$N_REDIS; [ "$p" -gt 1 ] && n=$N_REDIS_P
-		log "redis $mode -c $c -P $p"
-		redis-cli -p "$RPORT" flushall >/dev/null
-		timeout $TMO redis-benchmark -p "$RPORT" -c "$c" -P "$p" -n "$n" \
-			-t incr,lpush,hset --csv >"$res/redis_${mode}_c${c}_P${p}.csv" 2>/dev/null
-	done
-	if [ "$mode" = none ]; then
-		# memory: a hash of N_MEM small fields (same keys/values as mpstore-bench --memory)
-		redis-cli -p "$RPORT" flushall >/dev/null
-		local before after
-		before=$(awk '/^VmRSS/{print $2}' /proc/$RPID/status)
-		python3 - "$N_MEM" <<'EOF' | redis-cli -p "$RPORT" --pipe >/dev/null
+	log "redis $mode -c $c -P $p"
+	timeout $TMO "${CLI_PIN[@]}" redis-benchmark -p "$RPORT" -c "$c" -P "$p" -n "$n" \
+		-t incr,lpush,hset --csv >"$res/redis_${mode}_c${c}_P${p}.csv" 2>/dev/null
+	stop_pid "$RPID"
+}
+
+redis_memory() { # a hash of N_MEM small fields (the keys/values of mpstore-bench --memory)
+	redis_start none || return
+	local before after
+	before=$(awk '/^VmRSS/{print $2}' /proc/$RPID/status)
+	python3 - "$N_MEM" <<'EOF' | redis-cli -p "$RPORT" --pipe >/dev/null
 import sys
 n = int(sys.argv[1]); out = sys.stdout
 for i in range(n):
     k = "key:%d" % i
     out.write("*4\r\n$4\r\nHSET\r\n$3\r\nmem\r\n$%d\r\n%s\r\n$3\r\nxxx\r\n" % (len(k), k))
 EOF
-		after=$(awk '/^VmRSS/{print $2}' /proc/$RPID/status)
-		echo "redis,$N_MEM,$before,$after" >"$res/memory_redis.csv"
-	fi
+	after=$(awk '/^VmRSS/{print $2}' /proc/$RPID/status)
+	echo "redis,$N_MEM,$before,$after" >"$res/memory_redis.csv"
 	stop_pid "$RPID"
 }
 
@@ -156,8 +170,8 @@ mps_start() { # MODE -> sets MURL, MPID
 	local mode=$1 dir
 	dir=$(mktemp -d "$tmp/mpstored-$mode.XXXX")
 	MURL=ipc://$dir/rep.ipc
-	"$MPSTORED" --listen "$MURL" --pub "ipc://$dir/pub.ipc" --db "$dir/mpstore.db" \
-		--durability "$mode" >"$dir/mpstored.log" 2>&1 &
+	"${SRV[@]}" "$MPSTORED" --listen "$MURL" --pub "ipc://$dir/pub.ipc" \
+		--db "$dir/mpstore.db" --durability "$mode" >"$dir/mpstored.log" 2>&1 &
 	MPID=$!
 	pids+=("$MPID")
 	for _ in $(seq 100); do
@@ -168,13 +182,15 @@ mps_start() { # MODE -> sets MURL, MPID
 	log "mpstored ($mode) did not start: $(tail -3 "$dir/mpstored.log")"; return 1
 }
 
-# mps_run FILE ARGS...: one mpstore-bench run on a fresh daemon (a failed or
-# hung run must not spoil the next one)
+# mps_run MODE FILE ARGS...: one mpstore-bench run on a fresh daemon (a
+# failed or hung run must not spoil the next one); MPS_PIN=0: unpinned client
 mps_run() {
 	local mode=$1 out=$2; shift 2
+	local pinned=("${CLI_PIN[@]}")
+	[ "${MPS_PIN:-1}" = 0 ] && pinned=()
 	mps_start "$mode" || return
 	log "mpstore $mode $*"
-	if ! timeout $TMO "$BENCH" --url "$MURL" --csv "$@" >"$out" 2>"$out.err"; then
+	if ! timeout $TMO "${pinned[@]}" "$BENCH" --url "$MURL" --csv "$@" >"$out" 2>"$out.err"; then
 		log "mpstore-bench $* failed: $(head -c 300 "$out.err")"
 		{
 			echo "- \`mpstored --durability $mode\` + \`mpstore-bench $*\`:"
@@ -184,16 +200,11 @@ mps_run() {
 	stop_pid "$MPID"
 }
 
-run_mpstore() { # MODE
-	local mode=$1 c p n tests
-	for cp in "1 1" "10 1" "50 1" "50 16"; do
-		set -- $cp; c=$1; p=$2
-		[ "$mode" != memory ] && [ "$c" = 10 ] && continue
-		n=$N_MPS; [ "$p" -gt 1 ] && n=$N_MPS_P
-		tests=incr,append,dset
-		[ "$mode" = memory ] && [ "$p" = 1 ] && tests=incr,append,dset,dget,qput,qget,txn
-		mps_run "$mode" "$res/mpstore_${mode}_c${c}_P${p}.csv" -c "$c" -P "$p" -n "$n" -t "$tests"
-	done
+mps_one() { # MODE C P: the mpstore-bench run matching redis_one
+	local mode=$1 c=$2 p=$3 n=$N_MPS tests=incr,append,dset
+	[ "$p" -gt 1 ] && n=$N_MPS_P
+	[ "$mode" = memory ] && [ "$p" = 1 ] && tests=incr,append,dset,dget,qput,qget,txn
+	mps_run "$mode" "$res/mpstore_${mode}_c${c}_P${p}.csv" -c "$c" -P "$p" -n "$n" -t "$tests"
 }
 
 # ---- run everything ----
@@ -208,26 +219,49 @@ log "results in $res"
 	echo "python=$(python3 -c 'import sys; print(sys.version.split()[0])')"
 	echo "nng=$(grep -h 'define NNG_\(MAJOR\|MINOR\|PATCH\)_VERSION' /usr/include/nng/nng.h | awk '{printf "%s%s", s, $3; s="."}')"
 	echo "quick=$quick"
+	echo "pinned=$pin"
 } >"$res/machine.txt"
 
 log "echo ceiling"
+# the echo server pinned like the other servers, the client like theirs
+edir=$(mktemp -d "$tmp/echo.XXXX")
+EURL=ipc://$edir/echo.ipc
+"${SRV[@]}" "$ECHO" --server "$EURL" &
+EPID=$!
+pids+=("$EPID")
+sleep 0.3
 # -c 1 ctx: one request at a time, the next sent from the reply callback, as
 # mpstore-bench drives libmpstore; seq: a thread waiting on each reply
-timeout $TMO "$ECHO" -c 1 -m seq,ctx -n "$N_ECHO" --csv >"$res/echo_c1_P1.csv"
+timeout $TMO "${CLI_PIN[@]}" "$ECHO" --url "$EURL" -c 1 -m seq,ctx -n "$N_ECHO" --csv \
+	>"$res/echo_c1_P1.csv"
 for c in 10 50; do
-	timeout $TMO "$ECHO" -c $c -m ctx,threads -n "$N_ECHO" --csv >"$res/echo_c${c}_P1.csv"
+	timeout $TMO "${CLI_PIN[@]}" "$ECHO" --url "$EURL" -c $c -m ctx,threads -n "$N_ECHO" --csv \
+		>"$res/echo_c${c}_P1.csv"
 done
-timeout $TMO "$ECHO" -c 50 -P 16 -m ctx -n "$N_MPS_P" --csv >"$res/echo_c50_P16.csv"
+timeout $TMO "${CLI_PIN[@]}" "$ECHO" --url "$EURL" -c 50 -P 16 -m ctx -n "$N_MPS_P" --csv \
+	>"$res/echo_c50_P16.csv"
+stop_pid "$EPID"
 
-for m in none everysec always; do run_redis $m; done
-for m in memory log fsync; do run_mpstore $m; done
+# each configuration: Redis, then mpstore with the matching durability
+for pair in "none memory" "everysec log" "always fsync"; do
+	set -- $pair
+	rmode=$1 mmode=$2
+	for cp in "1 1" "10 1" "50 1" "50 16"; do
+		set -- $cp
+		[ "$rmode" != none ] && [ "$1" = 10 ] && continue
+		redis_one "$rmode" "$1" "$2"
+		mps_one "$mmode" "$1" "$2"
+	done
+done
+redis_memory
 
 log "mpstore --procs (Manager-like clients)"
 for c in 1 4; do
-	mps_run memory "$res/mpstore_memory_procs${c}.csv" --procs -c $c -n "$N_MPS" \
+	MPS_PIN=0 mps_run memory "$res/mpstore_memory_procs${c}.csv" --procs -c $c -n "$N_MPS" \
 		-t incr,append,dset,dget,qput,qget
 	# the same processes, 16 ops per request (a Manager proxy cannot batch)
-	mps_run memory "$res/mpstore_memory_procs${c}_P16.csv" --procs -c $c -P 16 -n "$N_MPS_P" \
+	MPS_PIN=0 mps_run memory "$res/mpstore_memory_procs${c}_P16.csv" --procs -c $c -P 16 \
+		-n "$N_MPS_P" \
 		-t incr,append,dset,dget,qput,qget
 done
 

@@ -70,6 +70,9 @@ def main():
         m.get("date", "?"), m.get("nproc", "?"), m.get("cpu", "?"), m.get("mem", "?"),
         m.get("kernel", "?"), m.get("redis", "?"), m.get("python", "?"), m.get("nng", "?"),
         " (--quick run: short, noisy)" if m.get("quick") == "1" else ""))
+    if m.get("pinned") == "1":
+        L.append("Servers (redis-server, mpstored, the echo server) ran on CPU 0 and their "
+                 "load generators on CPU 1; the Manager and `--procs` runs were not pinned.")
     L.append("")
 
     # --- mpstore vs Redis vs echo ---

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "commit_int.h"
+#include "pack.h"
 #include "req.h"
 #include "session.h"
 
@@ -33,13 +34,11 @@ int crec_pack(crec *c, const Mpstore__Change *ch)
 	size_t      nl = strlen(name);
 	c->rev = ch->revision;
 	c->kind = ch->kind;
-	c->len = mpstore__change__get_packed_size(ch);
-	c->data = malloc(c->len + nl + 1);
+	c->data = mpsd_pack_change(ch, nl + 1, &c->len);
 	if (c->data == NULL) {
 		c->name = NULL;
 		return -1;
 	}
-	mpstore__change__pack(ch, c->data);
 	c->name = (char *)c->data + c->len;
 	memcpy(c->name, name, nl + 1);
 	return 0;
@@ -75,12 +74,7 @@ nng_msg *status_reply(mpsd_req *r, Mpstore__Status st, const char *msg, uint64_t
 		resp.error = (char *)msg;
 		resp.n_results = 0;
 	}
-	nng_msg *m;
-	size_t   len = mpstore__response__get_packed_size(&resp);
-	if (nng_msg_alloc(&m, len) != 0)
-		return NULL;
-	mpstore__response__pack(&resp, nng_msg_body(m));
-	return m;
+	return mpsd_pack_response(&resp);
 }
 
 static void answer_jobs(mpsd_daemon *d, job *list)

@@ -11,6 +11,8 @@
 #include "commit.h"
 #include "mpstore/mpstore.h"
 #include "dispatch_int.h"
+#include "pack.h"
+#include "wire.h"
 #include "req.h"
 #include "session.h"
 
@@ -19,13 +21,8 @@
 
 static nng_msg *pack_response(mpsd_req *r, const Mpstore__Response *resp)
 {
-	size_t   n = mpstore__response__get_packed_size(resp);
-	nng_msg *m;
-	if (nng_msg_alloc(&m, n) != 0)
-		return NULL;
-	mpstore__response__pack(resp, nng_msg_body(m));
 	(void)r;
-	return m;
+	return mpsd_pack_response(resp);
 }
 
 static nng_msg *error_reply(uint64_t id, Mpstore__Status st, const char *msg)
@@ -369,7 +366,7 @@ void mpsd_dispatch(mpsd_daemon *d, mpsd_req *r, nng_msg *msg)
 	req_reset(r);
 	r->pipe = nng_msg_get_pipe(msg).id;
 	ProtobufCAllocator al = {arena_pb_alloc, arena_pb_free, &r->arena};
-	r->rq = mpstore__request__unpack(&al, nng_msg_len(msg), nng_msg_body(msg));
+	r->rq = mpw_request_unpack(&al, nng_msg_len(msg), nng_msg_body(msg));
 	nng_msg_free(msg);
 	if (r->rq == NULL) {
 		nng_msg *m = error_reply(0, MPSTORE__STATUS__ERR_MALFORMED,

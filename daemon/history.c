@@ -209,7 +209,12 @@ static void publish_run(mpsd_daemon *d, crec *recs, size_t n)
 void publish_and_keep(mpsd_daemon *d, crec *recs, size_t n)
 {
 	size_t start = 0;
-	for (size_t i = 1; i <= n; i++)
+	/* nobody listening: nng would drop the messages anyway, after an aio
+	 * allocation each (a subscriber that connects later starts from the
+	 * heartbeat's revision and catches up through OP_CHANGES) */
+	if (mpsd_server_subscribers(d) == 0)
+		start = n;
+	for (size_t i = start + 1; i <= n; i++)
 		if (i == n || strcmp(recs[i].name, recs[start].name) != 0) {
 			/* a schema registration (CH_SCHEMA) has no container: the
 			 * empty topic is the heartbeat's, so it is not published */

@@ -33,6 +33,7 @@ struct mpsd_server {
 	int             rep_open, pub_open;
 	pthread_mutex_t mtx;     /* free list and counters */
 	mpsd_req       *free;
+	mpsd_req       *sending; /* replies queued behind a busy connection */
 	mpsd_req       *all;
 	size_t          nall;
 	/* clock thread */
@@ -75,13 +76,52 @@ void mpsd_log(const char *fmt, ...)
 }
 
 static void recv_cb(void *arg);
-static void send_cb(void *arg);
+
+/*
+ * Replies go out on an aio without a callback: a callback would cost a
+ * thread hop per reply (NNG-PERFORMANCE.md). A reply handed straight to
+ * the connection is finished when nng_ctx_send returns; one queued
+ * behind an earlier reply on a busy connection finishes later, so its
+ * req waits on the `sending` list until its aio has let go of the message
+ * (nng clears it just before finishing the aio, hence the short wait).
+ */
+static int send_done(mpsd_req *r)
+{
+	if (nng_aio_get_msg(r->saio) != NULL && nng_aio_result(r->saio) == 0)
+		return 0; /* still queued */
+	nng_aio_wait(r->saio);
+	nng_msg *m = nng_aio_get_msg(r->saio);
+	if (m != NULL) { /* failed: the message is still ours */
+		nng_aio_set_msg(r->saio, NULL);
+		nng_msg_free(m);
+	}
+	return 1;
+}
+
+/* Move the reqs whose replies have gone from `sending` to `free`.
+ * Called with s->mtx held. */
+static void reap_sending(mpsd_server *s)
+{
+	mpsd_req **pp = &s->sending;
+	while (*pp != NULL) {
+		mpsd_req *r = *pp;
+		if (send_done(r)) {
+			*pp = r->next_free;
+			r->next_free = s->free;
+			s->free = r;
+		} else {
+			pp = &r->next_free;
+		}
+	}
+}
 
 static mpsd_req *req_new(mpsd_daemon *d)
 {
 	mpsd_server *s = d->srv;
 	mpsd_req    *r = NULL;
 	pthread_mutex_lock(&s->mtx);
+	if (s->free == NULL && s->sending != NULL)
+		reap_sending(s);
 	if (s->free != NULL) {
 		r = s->free;
 		s->free = r->next_free;
@@ -99,7 +139,7 @@ static mpsd_req *req_new(mpsd_daemon *d)
 	r->d = d;
 	mpsd_arena_init(&r->arena);
 	if (nng_ctx_open(&r->ctx, s->rep) != 0 || nng_aio_alloc(&r->raio, recv_cb, r) != 0 ||
-	    nng_aio_alloc(&r->saio, send_cb, r) != 0) {
+	    nng_aio_alloc(&r->saio, NULL, NULL) != 0) {
 		if (r->raio)
 			nng_aio_free(r->raio);
 		free(r);
@@ -228,23 +268,21 @@ static void reply_now(mpsd_daemon *d, mpsd_req *r, nng_msg *msg)
 		nng_msg_free(msg);
 		return;
 	}
-	/* the context is reused only after send_cb: nothing here ever waits
-	 * (this runs under the store lock, on nng's own threads) */
+	/* the context is reused only once the send is done (send_done):
+	 * nothing here ever waits */
 	nng_aio_set_msg(r->saio, msg);
 	nng_ctx_send(r->ctx, r->saio);
 	send_end(d);
-}
-
-static void send_cb(void *arg)
-{
-	mpsd_req *r = arg;
-	if (nng_aio_result(r->saio) != 0) {
-		nng_msg *m = nng_aio_get_msg(r->saio);
-		nng_aio_set_msg(r->saio, NULL);
-		if (m != NULL)
-			nng_msg_free(m); /* the client went away */
+	mpsd_server *s = d->srv;
+	pthread_mutex_lock(&s->mtx);
+	if (send_done(r)) {
+		r->next_free = s->free;
+		s->free = r;
+	} else {
+		r->next_free = s->sending;
+		s->sending = r;
 	}
-	mpsd_server_abandon(r->d, r);
+	pthread_mutex_unlock(&s->mtx);
 }
 
 void mpsd_server_abandon(mpsd_daemon *d, mpsd_req *r)

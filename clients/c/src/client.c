@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "mps_int.h"
+#include "wire.h"
 
 #include <nng/protocol/reqrep0/req.h>
 
@@ -96,19 +97,27 @@ mps__request_init(mps_client *c, Mpstore__Request *req)
 mps_err
 mps__pack(const Mpstore__Request *req, nng_msg **msg)
 {
-	size_t n = mpstore__request__get_packed_size(req);
-	int    rv;
+	/* the hand-written encoder (wire.h); small requests stay on the stack */
+	uint8_t mem[1024];
+	mpw_buf buf;
+	int     rv;
+	mpw_init(&buf, mem, sizeof(mem));
+	if (mpw_request(&buf, req) != 0) {
+		mpw_fini(&buf);
+		return mps__fail(MPS_ERR_NOMEM, "out of memory encoding a request");
+	}
+	size_t n = mpw_len(&buf);
 	if (*msg != NULL) {
 		nng_msg_header_clear(*msg);
 		rv = nng_msg_realloc(*msg, n);
 	} else {
 		rv = nng_msg_alloc(msg, n);
 	}
-	if (rv != 0) {
-		return mps__from_nng(rv);
+	if (rv == 0) {
+		memcpy(nng_msg_body(*msg), mpw_data(&buf), n);
 	}
-	mpstore__request__pack(req, nng_msg_body(*msg));
-	return MPS_OK;
+	mpw_fini(&buf);
+	return rv == 0 ? MPS_OK : mps__from_nng(rv);
 }
 
 nng_duration
@@ -178,7 +187,7 @@ mps_err
 mps__decode(nng_msg *reply, mps__arena *a, Mpstore__Response **resp)
 {
 	Mpstore__Response *r =
-	    mpstore__response__unpack(&a->pa, nng_msg_len(reply), nng_msg_body(reply));
+	    mpw_response_unpack(&a->pa, nng_msg_len(reply), nng_msg_body(reply));
 	if (r == NULL) {
 		return mps__fail(MPS_ERR_PROTOCOL, "cannot decode the daemon's reply (%zu bytes)",
 		    nng_msg_len(reply));

@@ -1,0 +1,917 @@
+/*
+ * wire.c - the hand-written codec of wire.h. Encoders write backwards:
+ * a message's fields from the highest number down, so that a nested
+ * message's length is known when its tag goes in front of it. Decoders
+ * make two passes over a message: one counts repeated fields (and checks
+ * the framing), one fills the struct.
+ */
+#include "wire.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
+
+/* ---- buffer ---- */
+
+void mpw_init(mpw_buf *b, void *mem, size_t size)
+{
+	b->base = mem;
+	b->end = b->p = mem != NULL ? b->base + size : NULL;
+	b->oom = 0;
+	b->heap = 0;
+}
+
+void mpw_fini(mpw_buf *b)
+{
+	if (b->heap)
+		free(b->base);
+	mpw_init(b, NULL, 0);
+}
+
+static size_t room_of(const mpw_buf *b) { return (size_t)((uintptr_t)b->p - (uintptr_t)b->base); }
+
+static int grow(mpw_buf *b, size_t n)
+{
+	size_t used = mpw_len(b);
+	size_t cap = (size_t)((uintptr_t)b->end - (uintptr_t)b->base);
+	size_t ncap = cap ? cap : 256;
+	while (ncap - used < n) {
+		if (ncap > SIZE_MAX / 4) {
+			b->oom = 1;
+			return -1;
+		}
+		ncap *= 2;
+	}
+	uint8_t *nb = malloc(ncap);
+	if (nb == NULL) {
+		b->oom = 1;
+		return -1;
+	}
+	if (used > 0)
+		memcpy(nb + ncap - used, b->p, used);
+	if (b->heap)
+		free(b->base);
+	b->heap = 1;
+	b->base = nb;
+	b->end = nb + ncap;
+	b->p = b->end - used;
+	return 0;
+}
+
+static inline int room(mpw_buf *b, size_t n)
+{
+	if (b->oom)
+		return 0;
+	return room_of(b) >= n || grow(b, n) == 0;
+}
+
+static void put_raw(mpw_buf *b, const void *d, size_t n)
+{
+	if (n == 0 || !room(b, n))
+		return;
+	b->p -= n;
+	memcpy(b->p, d, n);
+}
+
+static inline void put_varint(mpw_buf *b, uint64_t v)
+{
+	if (v < 0x80) {
+		if (room(b, 1))
+			*--b->p = (uint8_t)v;
+		return;
+	}
+	uint8_t tmp[10];
+	size_t  n = 0;
+	do {
+		tmp[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	} while (v != 0);
+	tmp[n - 1] &= 0x7f;
+	put_raw(b, tmp, n);
+}
+
+static inline void put_tag(mpw_buf *b, uint32_t f, int wt) { put_varint(b, ((uint64_t)f << 3) | (uint64_t)wt); }
+
+/* ---- encoding: fields (value first, then tag: we write backwards) ---- */
+
+static void f_u64(mpw_buf *b, uint32_t f, uint64_t v)
+{
+	if (v != 0) {
+		put_varint(b, v);
+		put_tag(b, f, WT_VARINT);
+	}
+}
+
+static void f_i64(mpw_buf *b, uint32_t f, int64_t v) { f_u64(b, f, (uint64_t)v); }
+
+/* enums are int32 on the wire: negative ones sign-extend to 10 bytes */
+static void f_enum(mpw_buf *b, uint32_t f, int v) { f_u64(b, f, (uint64_t)(int64_t)v); }
+
+static void f_bool(mpw_buf *b, uint32_t f, protobuf_c_boolean v) { f_u64(b, f, v ? 1 : 0); }
+
+static void put_lenfield(mpw_buf *b, uint32_t f, const void *d, size_t n)
+{
+	put_raw(b, d, n);
+	put_varint(b, n);
+	put_tag(b, f, WT_LEN);
+}
+
+static void f_str(mpw_buf *b, uint32_t f, const char *s)
+{
+	if (s != NULL && s[0] != '\0')
+		put_lenfield(b, f, s, strlen(s));
+}
+
+static void f_bytes(mpw_buf *b, uint32_t f, ProtobufCBinaryData d)
+{
+	if (d.len > 0)
+		put_lenfield(b, f, d.data, d.len);
+}
+
+/* close a nested message begun when the buffer held `mark` bytes */
+static void close_msg(mpw_buf *b, uint32_t f, size_t mark)
+{
+	put_varint(b, mpw_len(b) - mark);
+	put_tag(b, f, WT_LEN);
+}
+
+/* ---- encoding: messages ---- */
+
+static void enc_value(mpw_buf *b, const Mpstore__Value *v)
+{
+	uint64_t bits;
+	uint8_t  le[8];
+	switch (v->v_case) {
+	case MPSTORE__VALUE__V_INT_VALUE:
+		put_varint(b, (uint64_t)v->int_value);
+		put_tag(b, 1, WT_VARINT);
+		break;
+	case MPSTORE__VALUE__V_DOUBLE_VALUE:
+		memcpy(&bits, &v->double_value, 8);
+		for (int i = 0; i < 8; i++)
+			le[i] = (uint8_t)(bits >> (8 * i));
+		put_raw(b, le, 8);
+		put_tag(b, 2, WT_I64);
+		break;
+	case MPSTORE__VALUE__V_BOOL_VALUE:
+		put_varint(b, v->bool_value ? 1 : 0);
+		put_tag(b, 3, WT_VARINT);
+		break;
+	case MPSTORE__VALUE__V_STRING_VALUE:
+		/* as protobuf-c: a oneof string is left out only when unset */
+		if (v->string_value != NULL && v->string_value != protobuf_c_empty_string)
+			put_lenfield(b, 4, v->string_value, strlen(v->string_value));
+		break;
+	case MPSTORE__VALUE__V_BYTES_VALUE:
+		put_lenfield(b, 5, v->bytes_value.data, v->bytes_value.len);
+		break;
+	case MPSTORE__VALUE__V_MESSAGE_VALUE:
+		put_lenfield(b, 6, v->message_value.data, v->message_value.len);
+		break;
+	default: break;
+	}
+}
+
+static void f_value(mpw_buf *b, uint32_t f, const Mpstore__Value *v)
+{
+	if (v == NULL)
+		return;
+	size_t mark = mpw_len(b);
+	enc_value(b, v);
+	close_msg(b, f, mark);
+}
+
+static void f_values(mpw_buf *b, uint32_t f, Mpstore__Value *const *v, size_t n)
+{
+	for (size_t i = n; i-- > 0;)
+		f_value(b, f, v[i]);
+}
+
+static void enc_op(mpw_buf *b, const Mpstore__Op *o)
+{
+	f_u64(b, 18, o->flags);
+	f_bytes(b, 17, o->data);
+	f_u64(b, 16, o->from_revision);
+	f_str(b, 15, o->message_type);
+	f_enum(b, 14, (int)o->key_type);
+	f_enum(b, 13, (int)o->elem_type);
+	f_enum(b, 12, (int)o->kind);
+	f_i64(b, 11, o->count);
+	f_i64(b, 10, o->timeout_ms);
+	f_value(b, 9, o->expected);
+	f_values(b, 8, o->keys, o->n_keys);
+	f_values(b, 7, o->values, o->n_values);
+	f_i64(b, 6, o->stop);
+	f_i64(b, 5, o->index);
+	f_value(b, 4, o->key);
+	f_value(b, 3, o->value);
+	f_str(b, 2, o->name);
+	f_enum(b, 1, (int)o->code);
+}
+
+static void f_ops(mpw_buf *b, uint32_t f, Mpstore__Op *const *v, size_t n)
+{
+	for (size_t i = n; i-- > 0;) {
+		if (v[i] == NULL)
+			continue;
+		size_t mark = mpw_len(b);
+		enc_op(b, v[i]);
+		close_msg(b, f, mark);
+	}
+}
+
+static void enc_compare(mpw_buf *b, const Mpstore__Compare *c)
+{
+	f_value(b, 5, c->value);
+	f_value(b, 4, c->key);
+	f_enum(b, 3, (int)c->op);
+	f_enum(b, 2, (int)c->target);
+	f_str(b, 1, c->name);
+}
+
+static void enc_txn(mpw_buf *b, const Mpstore__Txn *t)
+{
+	f_ops(b, 3, t->failure, t->n_failure);
+	f_ops(b, 2, t->success, t->n_success);
+	for (size_t i = t->n_compare; i-- > 0;) {
+		if (t->compare[i] == NULL)
+			continue;
+		size_t mark = mpw_len(b);
+		enc_compare(b, t->compare[i]);
+		close_msg(b, 1, mark);
+	}
+}
+
+int mpw_request(mpw_buf *b, const Mpstore__Request *m)
+{
+	f_bytes(b, 6, m->auth);
+	if (m->txn != NULL) {
+		size_t mark = mpw_len(b);
+		enc_txn(b, m->txn);
+		close_msg(b, 5, mark);
+	}
+	f_ops(b, 4, m->ops, m->n_ops);
+	f_u64(b, 3, m->client_id);
+	f_u64(b, 2, m->id);
+	f_u64(b, 1, m->version);
+	return b->oom ? -1 : 0;
+}
+
+static void enc_info(mpw_buf *b, const Mpstore__ContainerInfo *c)
+{
+	f_i64(b, 8, c->capacity);
+	f_u64(b, 7, c->revision);
+	f_i64(b, 6, c->length);
+	f_str(b, 5, c->message_type);
+	f_enum(b, 4, (int)c->key_type);
+	f_enum(b, 3, (int)c->elem_type);
+	f_enum(b, 2, (int)c->kind);
+	f_str(b, 1, c->name);
+}
+
+static void f_info(mpw_buf *b, uint32_t f, const Mpstore__ContainerInfo *c)
+{
+	if (c == NULL)
+		return;
+	size_t mark = mpw_len(b);
+	enc_info(b, c);
+	close_msg(b, f, mark);
+}
+
+static void enc_change(mpw_buf *b, const Mpstore__Change *c)
+{
+	f_u64(b, 11, c->prev_revision);
+	f_info(b, 10, c->info);
+	f_values(b, 9, c->values, c->n_values);
+	f_values(b, 8, c->keys, c->n_keys);
+	f_value(b, 7, c->value);
+	f_i64(b, 6, c->count);
+	f_i64(b, 5, c->index);
+	f_enum(b, 4, (int)c->type);
+	f_enum(b, 3, (int)c->kind);
+	f_str(b, 2, c->name);
+	f_u64(b, 1, c->revision);
+}
+
+int mpw_change(mpw_buf *b, const Mpstore__Change *m)
+{
+	enc_change(b, m);
+	return b->oom ? -1 : 0;
+}
+
+static void enc_result(mpw_buf *b, const Mpstore__Result *r)
+{
+	f_info(b, 13, r->info);
+	for (size_t i = r->n_changes; i-- > 0;) {
+		if (r->changes[i] == NULL)
+			continue;
+		size_t mark = mpw_len(b);
+		enc_change(b, r->changes[i]);
+		close_msg(b, 12, mark);
+	}
+	for (size_t i = r->n_containers; i-- > 0;)
+		f_info(b, 11, r->containers[i]);
+	f_i64(b, 10, r->next);
+	f_u64(b, 9, r->token);
+	f_u64(b, 8, r->revision);
+	f_bool(b, 7, r->flag);
+	f_i64(b, 6, r->count);
+	f_values(b, 5, r->keys, r->n_keys);
+	f_values(b, 4, r->values, r->n_values);
+	f_value(b, 3, r->value);
+	f_str(b, 2, r->error);
+	f_enum(b, 1, (int)r->status);
+}
+
+int mpw_response(mpw_buf *b, const Mpstore__Response *m)
+{
+	f_bool(b, 7, m->succeeded);
+	for (size_t i = m->n_results; i-- > 0;) {
+		if (m->results[i] == NULL)
+			continue;
+		size_t mark = mpw_len(b);
+		enc_result(b, m->results[i]);
+		close_msg(b, 6, mark);
+	}
+	f_u64(b, 5, m->revision);
+	f_str(b, 4, m->error);
+	f_enum(b, 3, (int)m->status);
+	f_u64(b, 2, m->id);
+	f_u64(b, 1, m->version);
+	return b->oom ? -1 : 0;
+}
+
+/* ---- decoding ---- */
+
+typedef struct rd {
+	const uint8_t      *p, *end;
+	ProtobufCAllocator *al;
+} rd;
+
+/* one field: its number, wire type and, by type, its value */
+typedef struct fld {
+	uint32_t       num;
+	int            wt;
+	uint64_t       v;   /* varint, or the raw 64/32 bits */
+	const uint8_t *d;   /* WT_LEN: the bytes */
+	size_t         len;
+	const uint8_t *raw, *rawend; /* the value's bytes (WT_LEN: with the length) */
+} fld;
+
+static int get_varint(rd *r, uint64_t *out)
+{
+	uint64_t x = 0;
+	for (int i = 0; i < 10; i++) {
+		if (r->p >= r->end)
+			return -1;
+		uint8_t c = *r->p++;
+		x |= (uint64_t)(c & 0x7f) << (7 * i);
+		if ((c & 0x80) == 0) {
+			*out = x;
+			return 0;
+		}
+	}
+	return -1; /* over 10 bytes */
+}
+
+static int read_field(rd *r, fld *f);
+
+/* Read the next field; 1: got one, 0: end of message, -1: malformed. */
+static int next_field(rd *r, fld *f)
+{
+	int rv = read_field(r, f);
+	f->rawend = r->p;
+	return rv;
+}
+
+static int read_field(rd *r, fld *f)
+{
+	if (r->p >= r->end)
+		return 0;
+	/* the tag as protobuf-c reads it: at most 5 bytes, the field number in
+	 * 32 bits, and a first byte with some number bits (a longer encoding
+	 * of field 0 is an unknown field) */
+	uint8_t  c = *r->p++;
+	if ((c & 0xf8) == 0)
+		return -1;
+	uint32_t num = (uint32_t)(c & 0x7f) >> 3;
+	f->wt = c & 7;
+	for (int i = 0, shift = 4; c & 0x80; i++, shift += 7) {
+		if (i == 4 || r->p >= r->end)
+			return -1;
+		c = *r->p++;
+		num |= (uint32_t)(c & 0x7f) << shift;
+	}
+	f->num = num;
+	f->raw = r->p;
+	switch (f->wt) {
+	case WT_VARINT: return get_varint(r, &f->v) == 0 ? 1 : -1;
+	case WT_I64:
+		if (r->end - r->p < 8)
+			return -1;
+		f->v = 0;
+		for (int i = 0; i < 8; i++)
+			f->v |= (uint64_t)r->p[i] << (8 * i);
+		r->p += 8;
+		return 1;
+	case WT_I32:
+		if (r->end - r->p < 4)
+			return -1;
+		f->v = (uint64_t)r->p[0] | (uint64_t)r->p[1] << 8 | (uint64_t)r->p[2] << 16 |
+		       (uint64_t)r->p[3] << 24;
+		r->p += 4;
+		return 1;
+	case WT_LEN: {
+		uint64_t n;
+		if (get_varint(r, &n) != 0 || n > (uint64_t)(r->end - r->p))
+			return -1;
+		f->d = r->p;
+		f->len = (size_t)n;
+		r->p += n;
+		return 1;
+	}
+	default: return -1; /* groups and reserved wire types */
+	}
+}
+
+/* A bool takes any wire type, as protobuf-c reads it: true when the low
+ * 7 bits of any of its bytes are not all zero. */
+static protobuf_c_boolean d_bool(const fld *f)
+{
+	for (const uint8_t *q = f->raw; q < f->rawend; q++)
+		if (*q & 0x7f)
+			return 1;
+	return 0;
+}
+
+static void *a_alloc(rd *r, size_t n) { return r->al->alloc(r->al->allocator_data, n ? n : 1); }
+
+/* Count each repeated field (numbers below 32) of the message in [p, end)
+ * and check its framing. -1: malformed. */
+static int count_fields(const uint8_t *p, const uint8_t *end, size_t cnt[32])
+{
+	rd  r = {p, end, NULL};
+	fld f;
+	int rv;
+	memset(cnt, 0, 32 * sizeof(cnt[0]));
+	while ((rv = next_field(&r, &f)) == 1)
+		if (f.num < 32)
+			cnt[f.num]++;
+	return rv;
+}
+
+/* Count the repeated fields of the message in [p, p+len) and allocate its
+ * struct of `size` bytes; NULL when malformed or out of memory. */
+static void *d_begin(rd *r, const uint8_t *p, size_t len, size_t cnt[32], size_t size)
+{
+	return count_fields(p, p + len, cnt) == 0 ? a_alloc(r, size) : NULL;
+}
+
+/* field checks: the wire type a known field must have */
+#define WANT(f, t) \
+	do { \
+		if ((f)->wt != (t)) \
+			return -1; \
+	} while (0)
+
+static int d_str(rd *r, const fld *f, char **out)
+{
+	WANT(f, WT_LEN);
+	char *s = a_alloc(r, f->len + 1);
+	if (s == NULL)
+		return -1;
+	memcpy(s, f->d, f->len);
+	s[f->len] = '\0';
+	*out = s;
+	return 0;
+}
+
+static int d_bytes(rd *r, const fld *f, ProtobufCBinaryData *out)
+{
+	WANT(f, WT_LEN);
+	out->len = f->len;
+	out->data = NULL;
+	if (f->len > 0) {
+		if ((out->data = a_alloc(r, f->len)) == NULL)
+			return -1;
+		memcpy(out->data, f->d, f->len);
+	}
+	return 0;
+}
+
+static Mpstore__Value *dec_value(rd *r, const uint8_t *p, size_t len)
+{
+	Mpstore__Value *v = a_alloc(r, sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	mpstore__value__init(v);
+	rd  in = {p, p + len, r->al};
+	fld f;
+	int rv;
+	while ((rv = next_field(&in, &f)) == 1) {
+		switch (f.num) {
+		case 1:
+			if (f.wt != WT_VARINT)
+				return NULL;
+			v->v_case = MPSTORE__VALUE__V_INT_VALUE;
+			v->int_value = (int64_t)f.v;
+			break;
+		case 2:
+			if (f.wt != WT_I64)
+				return NULL;
+			v->v_case = MPSTORE__VALUE__V_DOUBLE_VALUE;
+			memcpy(&v->double_value, &f.v, 8);
+			break;
+		case 3:
+			v->v_case = MPSTORE__VALUE__V_BOOL_VALUE;
+			v->bool_value = d_bool(&f);
+			break;
+		case 4:
+			if (d_str(r, &f, &v->string_value) != 0)
+				return NULL;
+			v->v_case = MPSTORE__VALUE__V_STRING_VALUE;
+			break;
+		case 5:
+			if (d_bytes(r, &f, &v->bytes_value) != 0)
+				return NULL;
+			v->v_case = MPSTORE__VALUE__V_BYTES_VALUE;
+			break;
+		case 6:
+			if (d_bytes(r, &f, &v->message_value) != 0)
+				return NULL;
+			v->v_case = MPSTORE__VALUE__V_MESSAGE_VALUE;
+			break;
+		default: break; /* unknown: skipped */
+		}
+	}
+	return rv == 0 ? v : NULL;
+}
+
+static int d_value(rd *r, const fld *f, Mpstore__Value **out)
+{
+	WANT(f, WT_LEN);
+	return (*out = dec_value(r, f->d, f->len)) != NULL ? 0 : -1;
+}
+
+/* an array of n pointers, to be filled in order */
+static void **d_array(rd *r, size_t n)
+{
+	return n > 0 ? a_alloc(r, n * sizeof(void *)) : NULL;
+}
+
+/* append a decoded Value to a repeated field */
+static int d_value_add(rd *r, const fld *f, Mpstore__Value **arr, size_t *n)
+{
+	if (arr == NULL)
+		return -1;
+	return d_value(r, f, &arr[(*n)++]);
+}
+
+static int d_varint(const fld *f, uint64_t *out)
+{
+	WANT(f, WT_VARINT);
+	*out = f->v;
+	return 0;
+}
+
+/* a varint field of an int-returning decoder */
+#define D_VARINT(f, lv, type) \
+	do { \
+		uint64_t v_; \
+		if (d_varint((f), &v_) != 0) \
+			return -1; \
+		(lv) = (type)v_; \
+	} while (0)
+
+static int d_values_init(rd *r, Mpstore__Value ***arr, size_t n)
+{
+	*arr = (Mpstore__Value **)d_array(r, n);
+	return n == 0 || *arr != NULL ? 0 : -1;
+}
+
+static int dec_op_into(rd *r, Mpstore__Op *o, const uint8_t *p, size_t len)
+{
+	size_t cnt[32];
+	if (count_fields(p, p + len, cnt) != 0)
+		return -1;
+	mpstore__op__init(o);
+	if (d_values_init(r, &o->values, cnt[7]) != 0 || d_values_init(r, &o->keys, cnt[8]) != 0)
+		return -1;
+	rd  in = {p, p + len, r->al};
+	fld f;
+	int rv;
+	while ((rv = next_field(&in, &f)) == 1) {
+		switch (f.num) {
+		case 1: D_VARINT(&f, o->code, Mpstore__OpCode); break;
+		case 2: if (d_str(r, &f, &o->name) != 0) return -1; break;
+		case 3: if (d_value(r, &f, &o->value) != 0) return -1; break;
+		case 4: if (d_value(r, &f, &o->key) != 0) return -1; break;
+		case 5: D_VARINT(&f, o->index, int64_t); break;
+		case 6: D_VARINT(&f, o->stop, int64_t); break;
+		case 7: if (d_value_add(r, &f, o->values, &o->n_values) != 0) return -1; break;
+		case 8: if (d_value_add(r, &f, o->keys, &o->n_keys) != 0) return -1; break;
+		case 9: if (d_value(r, &f, &o->expected) != 0) return -1; break;
+		case 10: D_VARINT(&f, o->timeout_ms, int64_t); break;
+		case 11: D_VARINT(&f, o->count, int64_t); break;
+		case 12: D_VARINT(&f, o->kind, Mpstore__Kind); break;
+		case 13: D_VARINT(&f, o->elem_type, Mpstore__ElemType); break;
+		case 14: D_VARINT(&f, o->key_type, Mpstore__KeyType); break;
+		case 15: if (d_str(r, &f, &o->message_type) != 0) return -1; break;
+		case 16: D_VARINT(&f, o->from_revision, uint64_t); break;
+		case 17: if (d_bytes(r, &f, &o->data) != 0) return -1; break;
+		case 18: D_VARINT(&f, o->flags, uint32_t); break;
+		default: break;
+		}
+	}
+	return rv;
+}
+
+/* A repeated Op field: all its ops in one block. */
+typedef struct oparr {
+	Mpstore__Op **v;
+	Mpstore__Op  *blk;
+	size_t        n, cap;
+} oparr;
+
+static int oparr_init(rd *r, oparr *a, size_t n)
+{
+	a->n = 0;
+	a->cap = n;
+	a->v = NULL;
+	a->blk = NULL;
+	if (n == 0)
+		return 0;
+	a->v = a_alloc(r, n * sizeof(*a->v));
+	a->blk = a_alloc(r, n * sizeof(*a->blk));
+	return a->v != NULL && a->blk != NULL ? 0 : -1;
+}
+
+static int oparr_add(rd *r, oparr *a, const fld *f)
+{
+	WANT(f, WT_LEN);
+	if (a->n >= a->cap)
+		return -1;
+	Mpstore__Op *o = &a->blk[a->n];
+	if (dec_op_into(r, o, f->d, f->len) != 0)
+		return -1;
+	a->v[a->n++] = o;
+	return 0;
+}
+
+static Mpstore__Compare *dec_compare(rd *r, const uint8_t *p, size_t len)
+{
+	Mpstore__Compare *c = a_alloc(r, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	mpstore__compare__init(c);
+	rd  in = {p, p + len, r->al};
+	fld f;
+	int rv;
+	uint64_t v;
+	while ((rv = next_field(&in, &f)) == 1) {
+		switch (f.num) {
+		case 1: if (d_str(r, &f, &c->name) != 0) return NULL; break;
+		case 2: if (d_varint(&f, &v) != 0) return NULL; c->target = (Mpstore__CompareTarget)v; break;
+		case 3: if (d_varint(&f, &v) != 0) return NULL; c->op = (Mpstore__CompareOp)v; break;
+		case 4: if (d_value(r, &f, &c->key) != 0) return NULL; break;
+		case 5: if (d_value(r, &f, &c->value) != 0) return NULL; break;
+		default: break;
+		}
+	}
+	return rv == 0 ? c : NULL;
+}
+
+static Mpstore__Txn *dec_txn(rd *r, const uint8_t *p, size_t len)
+{
+	size_t        cnt[32];
+	Mpstore__Txn *t = d_begin(r, p, len, cnt, sizeof(*t));
+	if (t == NULL)
+		return NULL;
+	mpstore__txn__init(t);
+	oparr succ, fail;
+	t->compare = (Mpstore__Compare **)d_array(r, cnt[1]);
+	if ((cnt[1] && t->compare == NULL) || oparr_init(r, &succ, cnt[2]) != 0 ||
+	    oparr_init(r, &fail, cnt[3]) != 0)
+		return NULL;
+	rd  in = {p, p + len, r->al};
+	fld f;
+	int rv;
+	while ((rv = next_field(&in, &f)) == 1) {
+		switch (f.num) {
+		case 1:
+			if (f.wt != WT_LEN ||
+			    (t->compare[t->n_compare] = dec_compare(r, f.d, f.len)) == NULL)
+				return NULL;
+			t->n_compare++;
+			break;
+		case 2: if (oparr_add(r, &succ, &f) != 0) return NULL; break;
+		case 3: if (oparr_add(r, &fail, &f) != 0) return NULL; break;
+		default: break;
+		}
+	}
+	t->success = succ.v;
+	t->n_success = succ.n;
+	t->failure = fail.v;
+	t->n_failure = fail.n;
+	return rv == 0 ? t : NULL;
+}
+
+Mpstore__Request *mpw_request_unpack(ProtobufCAllocator *al, size_t len, const uint8_t *data)
+{
+	rd                r = {data, data + len, al};
+	size_t            cnt[32];
+	Mpstore__Request *m = d_begin(&r, data, len, cnt, sizeof(*m));
+	if (m == NULL)
+		return NULL;
+	mpstore__request__init(m);
+	oparr ops;
+	if (oparr_init(&r, &ops, cnt[4]) != 0)
+		return NULL;
+	fld f;
+	int rv;
+	while ((rv = next_field(&r, &f)) == 1) {
+		switch (f.num) {
+		case 1: {
+			uint64_t v;
+			if (d_varint(&f, &v) != 0)
+				return NULL;
+			m->version = (uint32_t)v;
+			break;
+		}
+		case 2: if (d_varint(&f, &m->id) != 0) return NULL; break;
+		case 3: if (d_varint(&f, &m->client_id) != 0) return NULL; break;
+		case 4: if (oparr_add(&r, &ops, &f) != 0) return NULL; break;
+		case 5:
+			if (f.wt != WT_LEN || (m->txn = dec_txn(&r, f.d, f.len)) == NULL)
+				return NULL;
+			break;
+		case 6: if (d_bytes(&r, &f, &m->auth) != 0) return NULL; break;
+		default: break;
+		}
+	}
+	m->ops = ops.v;
+	m->n_ops = ops.n;
+	return rv == 0 ? m : NULL;
+}
+
+static Mpstore__ContainerInfo *dec_info(rd *r, const uint8_t *p, size_t len)
+{
+	Mpstore__ContainerInfo *c = a_alloc(r, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	mpstore__container_info__init(c);
+	rd       in = {p, p + len, r->al};
+	fld      f;
+	int      rv;
+	uint64_t v = 0;
+	while ((rv = next_field(&in, &f)) == 1) {
+		if (f.num >= 2 && f.num <= 8 && f.num != 5 && d_varint(&f, &v) != 0)
+			return NULL;
+		switch (f.num) {
+		case 1: if (d_str(r, &f, &c->name) != 0) return NULL; break;
+		case 2: c->kind = (Mpstore__Kind)v; break;
+		case 3: c->elem_type = (Mpstore__ElemType)v; break;
+		case 4: c->key_type = (Mpstore__KeyType)v; break;
+		case 5: if (d_str(r, &f, &c->message_type) != 0) return NULL; break;
+		case 6: c->length = (int64_t)v; break;
+		case 7: c->revision = v; break;
+		case 8: c->capacity = (int64_t)v; break;
+		default: break;
+		}
+	}
+	return rv == 0 ? c : NULL;
+}
+
+static int d_info(rd *r, const fld *f, Mpstore__ContainerInfo **out)
+{
+	WANT(f, WT_LEN);
+	return (*out = dec_info(r, f->d, f->len)) != NULL ? 0 : -1;
+}
+
+static Mpstore__Change *dec_change(rd *r, const uint8_t *p, size_t len)
+{
+	size_t           cnt[32];
+	Mpstore__Change *c = d_begin(r, p, len, cnt, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	mpstore__change__init(c);
+	if (d_values_init(r, &c->keys, cnt[8]) != 0 || d_values_init(r, &c->values, cnt[9]) != 0)
+		return NULL;
+	rd       in = {p, p + len, r->al};
+	fld      f;
+	int      rv;
+	uint64_t v;
+	while ((rv = next_field(&in, &f)) == 1) {
+		switch (f.num) {
+		case 1: if (d_varint(&f, &c->revision) != 0) return NULL; break;
+		case 2: if (d_str(r, &f, &c->name) != 0) return NULL; break;
+		case 3: if (d_varint(&f, &v) != 0) return NULL; c->kind = (Mpstore__Kind)v; break;
+		case 4: if (d_varint(&f, &v) != 0) return NULL; c->type = (Mpstore__ChangeType)v; break;
+		case 5: if (d_varint(&f, &v) != 0) return NULL; c->index = (int64_t)v; break;
+		case 6: if (d_varint(&f, &v) != 0) return NULL; c->count = (int64_t)v; break;
+		case 7: if (d_value(r, &f, &c->value) != 0) return NULL; break;
+		case 8: if (d_value_add(r, &f, c->keys, &c->n_keys) != 0) return NULL; break;
+		case 9: if (d_value_add(r, &f, c->values, &c->n_values) != 0) return NULL; break;
+		case 10:
+			if (d_info(r, &f, &c->info) != 0)
+				return NULL;
+			break;
+		case 11: if (d_varint(&f, &c->prev_revision) != 0) return NULL; break;
+		default: break;
+		}
+	}
+	return rv == 0 ? c : NULL;
+}
+
+Mpstore__Change *mpw_change_unpack(ProtobufCAllocator *al, size_t len, const uint8_t *data)
+{
+	rd r = {data, data + len, al};
+	return dec_change(&r, data, len);
+}
+
+static Mpstore__Result *dec_result(rd *r, Mpstore__Result *res, const uint8_t *p, size_t len)
+{
+	size_t cnt[32];
+	if (count_fields(p, p + len, cnt) != 0)
+		return NULL;
+	mpstore__result__init(res);
+	if (d_values_init(r, &res->values, cnt[4]) != 0 || d_values_init(r, &res->keys, cnt[5]) != 0)
+		return NULL;
+	res->containers = (Mpstore__ContainerInfo **)d_array(r, cnt[11]);
+	res->changes = (Mpstore__Change **)d_array(r, cnt[12]);
+	if ((cnt[11] && res->containers == NULL) || (cnt[12] && res->changes == NULL))
+		return NULL;
+	rd       in = {p, p + len, r->al};
+	fld      f;
+	int      rv;
+	uint64_t v;
+	while ((rv = next_field(&in, &f)) == 1) {
+		switch (f.num) {
+		case 1: if (d_varint(&f, &v) != 0) return NULL; res->status = (Mpstore__Status)v; break;
+		case 2: if (d_str(r, &f, &res->error) != 0) return NULL; break;
+		case 3: if (d_value(r, &f, &res->value) != 0) return NULL; break;
+		case 4: if (d_value_add(r, &f, res->values, &res->n_values) != 0) return NULL; break;
+		case 5: if (d_value_add(r, &f, res->keys, &res->n_keys) != 0) return NULL; break;
+		case 6: if (d_varint(&f, &v) != 0) return NULL; res->count = (int64_t)v; break;
+		case 7: res->flag = d_bool(&f); break;
+		case 8: if (d_varint(&f, &res->revision) != 0) return NULL; break;
+		case 9: if (d_varint(&f, &res->token) != 0) return NULL; break;
+		case 10: if (d_varint(&f, &v) != 0) return NULL; res->next = (int64_t)v; break;
+		case 11:
+			if (d_info(r, &f, &res->containers[res->n_containers++]) != 0)
+				return NULL;
+			break;
+		case 12:
+			if (f.wt != WT_LEN ||
+			    (res->changes[res->n_changes] = dec_change(r, f.d, f.len)) == NULL)
+				return NULL;
+			res->n_changes++;
+			break;
+		case 13:
+			if (d_info(r, &f, &res->info) != 0)
+				return NULL;
+			break;
+		default: break;
+		}
+	}
+	return rv == 0 ? res : NULL;
+}
+
+Mpstore__Response *mpw_response_unpack(ProtobufCAllocator *al, size_t len, const uint8_t *data)
+{
+	rd                 r = {data, data + len, al};
+	size_t             cnt[32];
+	Mpstore__Response *m = d_begin(&r, data, len, cnt, sizeof(*m));
+	if (m == NULL)
+		return NULL;
+	mpstore__response__init(m);
+	Mpstore__Result *blk = NULL;
+	if (cnt[6] > 0) {
+		m->results = (Mpstore__Result **)d_array(&r, cnt[6]);
+		blk = a_alloc(&r, cnt[6] * sizeof(*blk));
+		if (m->results == NULL || blk == NULL)
+			return NULL;
+	}
+	fld      f;
+	int      rv;
+	uint64_t v;
+	while ((rv = next_field(&r, &f)) == 1) {
+		switch (f.num) {
+		case 1: if (d_varint(&f, &v) != 0) return NULL; m->version = (uint32_t)v; break;
+		case 2: if (d_varint(&f, &m->id) != 0) return NULL; break;
+		case 3: if (d_varint(&f, &v) != 0) return NULL; m->status = (Mpstore__Status)v; break;
+		case 4: if (d_str(&r, &f, &m->error) != 0) return NULL; break;
+		case 5: if (d_varint(&f, &m->revision) != 0) return NULL; break;
+		case 6:
+			if (f.wt != WT_LEN || dec_result(&r, &blk[m->n_results], f.d, f.len) == NULL)
+				return NULL;
+			m->results[m->n_results] = &blk[m->n_results];
+			m->n_results++;
+			break;
+		case 7: m->succeeded = d_bool(&f); break;
+		default: break;
+		}
+	}
+	return rv == 0 ? m : NULL;
+}
