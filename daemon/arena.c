@@ -7,6 +7,7 @@
 #include <string.h>
 
 #define ARENA_BLOCK 4096u
+#define ARENA_KEEP  (256u * 1024u) /* the biggest block a reset may keep */
 
 struct mpsd_arena_blk {
 	mpsd_arena_blk *next;
@@ -36,13 +37,15 @@ void mpsd_arena_reset(mpsd_arena *a)
 	mpsd_arena_blk *b = a->head;
 	if (b == NULL)
 		return;
-	/* keep the most recent block if it is the standard size */
+	/* keep the biggest block (up to ARENA_KEEP): a request like the last
+	 * one then fits without a malloc */
 	mpsd_arena_blk *keep = NULL;
+	for (mpsd_arena_blk *k = b; k != NULL; k = k->next)
+		if (k->size <= ARENA_KEEP && (keep == NULL || k->size > keep->size))
+			keep = k;
 	while (b != NULL) {
 		mpsd_arena_blk *n = b->next;
-		if (keep == NULL && b->size == ARENA_BLOCK)
-			keep = b;
-		else
+		if (b != keep)
 			free(b);
 		b = n;
 	}
@@ -63,7 +66,10 @@ void *mpsd_arena_alloc(mpsd_arena *a, size_t n)
 	if (n == 0)
 		n = 16;
 	if (n > a->left) {
-		size_t          sz = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+		/* blocks double (a big batch needs few), up to ARENA_KEEP */
+		size_t sz = a->head != NULL && a->head->size < ARENA_KEEP ? 2 * a->head->size : ARENA_BLOCK;
+		if (sz < n)
+			sz = n;
 		mpsd_arena_blk *b = malloc(sizeof(*b) + sz);
 		if (b == NULL)
 			return NULL;
