@@ -2,11 +2,14 @@
 # compare.sh - mpstore next to Redis, Python's Manager and a bare nng echo,
 # in one run on this machine; writes the table and plot into docs/.
 #
-#   bench/compare.sh [--quick] [--big] [--no-pin] [--build DIR] [--out DIR] [--no-docs]
+#   bench/compare.sh [--quick] [--big] [--no-pin] [--rounds N] [--build DIR] [--out DIR]
+#                    [--no-docs]
 #
 #   --quick    short runs (about 2 minutes in all), for a smoke test
 #   --big      also the 10,000,000-element scaling run (minutes, GBs of RAM)
 #   --no-pin   do not pin servers to CPU 0 and their load generators to CPU 1
+#   --rounds N the Redis/mpstore/echo comparison N times, medians reported
+#              (default 3; --quick: 1)
 #   --build    the CMake build dir holding daemon/mpstored, bench/mpstore-bench
 #              and bench/echo_bench (default: $MPSTORE_BUILD, else build-bench,
 #              else build)
@@ -37,6 +40,7 @@ root=$(cd "$here/.." && pwd)
 quick=0
 big=0
 pin=1
+rounds=
 docs=1
 build=${MPSTORE_BUILD:-}
 keep_out=
@@ -45,10 +49,11 @@ while [ $# -gt 0 ]; do
 	--quick) quick=1 ;;
 	--big) big=1 ;;
 	--no-pin) pin=0 ;;
+	--rounds) rounds=$2; shift ;;
 	--no-docs) docs=0 ;;
 	--build) build=$2; shift ;;
 	--out) keep_out=$2; shift ;;
-	-h | --help) sed -n '2,33p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,36p' "$0"; exit 0 ;;
 	*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -101,6 +106,7 @@ else
 	N_MGR=20000; N_ECHO=100000; N_MEM=1000000; SCALE="1000 100000"
 fi
 [ $big = 1 ] && SCALE="$SCALE 10000000"
+[ -z "$rounds" ] && { [ $quick = 1 ] && rounds=1 || rounds=3; }
 TMO=300 # seconds any single benchmark run may take
 
 log() { printf '%s compare.sh: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -119,8 +125,8 @@ stop_pid() { # stop one process we started, by pid
 
 # ---- Redis ----
 redis_start() { # MODE: none|everysec|always -> sets RPORT, RPID
-	local mode=$1 dir=$tmp/redis-$1
-	mkdir -p "$dir"
+	local mode=$1 dir
+	dir=$(mktemp -d "$tmp/redis-$1.XXXX") # fresh: no AOF of an earlier run to load
 	RPORT=$(free_port)
 	local args=(--port "$RPORT" --bind 127.0.0.1 --save '' --dir "$dir" --daemonize no
 		--protected-mode no --logfile "$dir/redis.log")
@@ -132,7 +138,7 @@ redis_start() { # MODE: none|everysec|always -> sets RPORT, RPID
 	RPID=$!
 	pids+=("$RPID")
 	for _ in $(seq 50); do
-		redis-cli -p "$RPORT" ping >/dev/null 2>&1 && return 0
+		[ "$(redis-cli -p "$RPORT" ping 2>/dev/null)" = PONG ] && return 0
 		sleep 0.1
 	done
 	log "redis-server ($mode) did not start"; return 1
@@ -145,7 +151,13 @@ redis_one() {
 	redis_start "$mode" || return
 	log "redis $mode -c $c -P $p"
 	timeout $TMO "${CLI_PIN[@]}" redis-benchmark -p "$RPORT" -c "$c" -P "$p" -n "$n" \
-		-t incr,lpush,hset --csv >"$res/redis_${mode}_c${c}_P${p}.csv" 2>/dev/null
+		-t incr,lpush,hset --csv >"$res/redis_${mode}_c${c}_P${p}$RSUF.csv" \
+		2>"$res/redis_${mode}_c${c}_P${p}$RSUF.err"
+	if [ "$(wc -l <"$res/redis_${mode}_c${c}_P${p}$RSUF.csv")" -lt 2 ]; then
+		log "redis-benchmark ($mode -c $c -P $p) gave no results"
+		echo "- redis-server ($mode) + \`redis-benchmark -c $c -P $p\`: no results" \
+			>>"$res/failures.txt"
+	fi
 	stop_pid "$RPID"
 }
 
@@ -204,7 +216,7 @@ mps_one() { # MODE C P: the mpstore-bench run matching redis_one
 	local mode=$1 c=$2 p=$3 n=$N_MPS tests=incr,append,dset
 	[ "$p" -gt 1 ] && n=$N_MPS_P
 	[ "$mode" = memory ] && [ "$p" = 1 ] && tests=incr,append,dset,dget,qput,qget,txn
-	mps_run "$mode" "$res/mpstore_${mode}_c${c}_P${p}.csv" -c "$c" -P "$p" -n "$n" -t "$tests"
+	mps_run "$mode" "$res/mpstore_${mode}_c${c}_P${p}$RSUF.csv" -c "$c" -P "$p" -n "$n" -t "$tests"
 }
 
 # ---- run everything ----
@@ -222,37 +234,48 @@ log "results in $res"
 	echo "pinned=$pin"
 } >"$res/machine.txt"
 
-log "echo ceiling"
-# the echo server pinned like the other servers, the client like theirs
-edir=$(mktemp -d "$tmp/echo.XXXX")
-EURL=ipc://$edir/echo.ipc
-"${SRV[@]}" "$ECHO" --server "$EURL" &
-EPID=$!
-pids+=("$EPID")
-sleep 0.3
-# -c 1 ctx: one request at a time, the next sent from the reply callback, as
-# mpstore-bench drives libmpstore; seq: a thread waiting on each reply
-timeout $TMO "${CLI_PIN[@]}" "$ECHO" --url "$EURL" -c 1 -m seq,ctx -n "$N_ECHO" --csv \
-	>"$res/echo_c1_P1.csv"
-for c in 10 50; do
-	timeout $TMO "${CLI_PIN[@]}" "$ECHO" --url "$EURL" -c $c -m ctx,threads -n "$N_ECHO" --csv \
-		>"$res/echo_c${c}_P1.csv"
-done
-timeout $TMO "${CLI_PIN[@]}" "$ECHO" --url "$EURL" -c 50 -P 16 -m ctx -n "$N_MPS_P" --csv \
-	>"$res/echo_c50_P16.csv"
-stop_pid "$EPID"
+# echo_round: the bare nng ceiling, the echo server pinned like the others
+echo_round() {
+	local edir EURL EPID c
+	edir=$(mktemp -d "$tmp/echo.XXXX")
+	EURL=ipc://$edir/echo.ipc
+	"${SRV[@]}" "$ECHO" --server "$EURL" &
+	EPID=$!
+	pids+=("$EPID")
+	sleep 0.3
+	log "echo ceiling"
+	# -c 1 ctx: one request at a time, the next sent from the reply callback,
+	# as mpstore-bench drives libmpstore; seq: a thread waiting on each reply
+	timeout $TMO "${CLI_PIN[@]}" "$ECHO" --url "$EURL" -c 1 -m seq,ctx -n "$N_ECHO" --csv \
+		>"$res/echo_c1_P1$RSUF.csv"
+	for c in 10 50; do
+		timeout $TMO "${CLI_PIN[@]}" "$ECHO" --url "$EURL" -c $c -m ctx,threads -n "$N_ECHO" \
+			--csv >"$res/echo_c${c}_P1$RSUF.csv"
+	done
+	timeout $TMO "${CLI_PIN[@]}" "$ECHO" --url "$EURL" -c 50 -P 16 -m ctx -n "$N_MPS_P" --csv \
+		>"$res/echo_c50_P16$RSUF.csv"
+	stop_pid "$EPID"
+}
 
-# each configuration: Redis, then mpstore with the matching durability
-for pair in "none memory" "everysec log" "always fsync"; do
-	set -- $pair
-	rmode=$1 mmode=$2
-	for cp in "1 1" "10 1" "50 1" "50 16"; do
-		set -- $cp
-		[ "$rmode" != none ] && [ "$1" = 10 ] && continue
-		redis_one "$rmode" "$1" "$2"
-		mps_one "$mmode" "$1" "$2"
+# each round: the echo, then each configuration: Redis, then mpstore with
+# the matching durability
+for r in $(seq "$rounds"); do
+	RSUF=
+	[ "$rounds" -gt 1 ] && RSUF=_r$r
+	log "round $r of $rounds"
+	echo_round
+	for pair in "none memory" "everysec log" "always fsync"; do
+		set -- $pair
+		rmode=$1 mmode=$2
+		for cp in "1 1" "10 1" "50 1" "50 16"; do
+			set -- $cp
+			[ "$rmode" != none ] && [ "$1" = 10 ] && continue
+			redis_one "$rmode" "$1" "$2"
+			mps_one "$mmode" "$1" "$2"
+		done
 	done
 done
+RSUF=
 redis_memory
 
 log "mpstore --procs (Manager-like clients)"
@@ -263,6 +286,9 @@ for c in 1 4; do
 	MPS_PIN=0 mps_run memory "$res/mpstore_memory_procs${c}_P16.csv" --procs -c $c -P 16 \
 		-n "$N_MPS_P" \
 		-t incr,append,dset,dget,qput,qget
+	# dict reads from a local mirror in each process (no request per read)
+	MPS_PIN=0 mps_run memory "$res/mpstore_memory_procs${c}_mdget.csv" --procs -c $c \
+		-n $((N_MPS_P * 4)) -t mdget
 done
 
 log "scaling"

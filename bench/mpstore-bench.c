@@ -63,7 +63,7 @@ static char        o_tests[512] = "incr,append,dset,dget,qput,qget,txn";
 /* ---- tests ---- */
 
 typedef enum {
-	T_PING, T_INCR, T_VGET, T_APPEND, T_LGET, T_DSET, T_DGET, T_QPUT, T_QGET, T_TXN
+	T_PING, T_INCR, T_VGET, T_APPEND, T_LGET, T_DSET, T_DGET, T_QPUT, T_QGET, T_TXN, T_MDGET
 } test_id;
 
 typedef struct test_def {
@@ -85,6 +85,8 @@ static const test_def TESTS[] = {
 	{"qput", T_QPUT, "queue", MPS_KIND_QUEUE, MPS_TYPE_STRING},
 	{"qget", T_QGET, "queue", MPS_KIND_QUEUE, MPS_TYPE_STRING},
 	{"txn", T_TXN, "txn", MPS_KIND_VALUE, MPS_TYPE_INT64},
+	/* dget from a local mirror (mps_mirror): reads that never ask the daemon */
+	{"mdget", T_MDGET, "dict", MPS_KIND_DICT, MPS_TYPE_STRING},
 };
 #define NTESTS (sizeof(TESTS) / sizeof(TESTS[0]))
 
@@ -212,6 +214,7 @@ fill_request(mps_batch *b, const test_def *t, int nops, uint64_t *rng)
 			op.timeout_ms = 0;
 			break;
 		case T_TXN:
+		case T_MDGET: /* not a request: see run_mirror */
 			break;
 		}
 		if ((rv = mps_batch_append(b, &op)) != 0)
@@ -453,6 +456,78 @@ run_sync(mps_client *c, const test_def *t, int nclients, const long *ops, shared
 	free(th);
 }
 
+/* ---- mdget: each client a thread reading its own mirror of the dict ---- */
+
+typedef struct mthread {
+	pthread_t          tid;
+	mps_client        *c;
+	long               ops;
+	uint64_t           rng;
+	shared_res         res;
+	pthread_barrier_t *bar;
+} mthread;
+
+static void *
+mthread_main(void *p)
+{
+	mthread    *mt = p;
+	mps_mirror *m = NULL;
+	mps_err     rv = mps_mirror_open(mt->c, g_cname, NULL, o_timeout, &m);
+	if (rv == MPS_OK && mps_mirror_len(m) < g_keyspace)
+		rv = MPS_ERR_NOT_FOUND; /* the initial state must hold every key */
+	if (rv != MPS_OK)
+		res_error(&mt->res, rv, mps_last_error());
+	pthread_barrier_wait(mt->bar);
+	if (rv != MPS_OK) {
+		mps_mirror_close(m);
+		return NULL;
+	}
+	char key[32];
+	mt->res.t_start = mpsb_now_ns();
+	for (long i = 0; i < mt->ops; i++) {
+		snprintf(key, sizeof(key), "key:%" PRIu64, rng_next(&mt->rng) % (uint64_t) g_keyspace);
+		mps_value k = mps_str(key), v;
+		uint64_t  t0 = mpsb_now_ns();
+		rv = mps_mirror_dict_get(m, &k, &v);
+		uint64_t now = mpsb_now_ns();
+		mpsb_hist_add(&mt->res.hist, now - t0);
+		mt->res.ops++;
+		mt->res.t_end = now;
+		if (rv != MPS_OK)
+			res_error(&mt->res, rv, "mirror get");
+		else if (v.type != MPS_STRING || v.u.s.len != (size_t) o_size)
+			res_error(&mt->res, MPS_ERR_WRONG_TYPE, "mirror get: not the value set");
+		else
+			mps_value_free(&v);
+	}
+	mps_mirror_close(m);
+	return NULL;
+}
+
+/* nclients threads on handle c, each with a mirror of g_cname */
+static void
+run_mirror(mps_client *c, int nclients, const long *ops, uint64_t seed, shared_res *out)
+{
+	mthread          *th = calloc((size_t) nclients, sizeof(*th));
+	pthread_barrier_t bar;
+	pthread_barrier_init(&bar, NULL, (unsigned) nclients);
+	for (int i = 0; i < nclients; i++) {
+		th[i] = (mthread){.c = c, .ops = ops[i], .bar = &bar,
+		                  .rng = seed * 2654435761u + (uint64_t) i * 0x9E3779B97F4A7C15ull + 1};
+		res_init(&th[i].res);
+		if (pthread_create(&th[i].tid, NULL, mthread_main, &th[i]) != 0) {
+			perror("pthread_create");
+			exit(1);
+		}
+	}
+	for (int i = 0; i < nclients; i++) {
+		pthread_join(th[i].tid, NULL);
+		res_merge(out, &th[i].res);
+	}
+	pthread_barrier_destroy(&bar);
+	free(th);
+}
+
 /* ---- threads: --threads T, each its own handle running async clients ---- */
 
 typedef struct athread {
@@ -549,7 +624,7 @@ setup_test(const test_def *t)
 			die_mps("set", rv);
 	}
 	long fill = o_prefill;
-	if (t->id == T_DGET && fill < g_keyspace)
+	if ((t->id == T_DGET || t->id == T_MDGET) && fill < g_keyspace)
 		fill = g_keyspace;
 	if (t->id == T_LGET && fill < 1)
 		fill = 1;
@@ -632,7 +707,9 @@ child_main(int idx, int cmd_fd, int done_fd)
 		g_cname[sizeof(g_cname) - 1] = '\0';
 		shared_res *r = &g_shres[idx];
 		res_init(r);
-		if (o_run == RUN_SYNC)
+		if (t->id == T_MDGET)
+			run_mirror(c, 1, &ops, (uint64_t) idx + 7, r);
+		else if (o_run == RUN_SYNC)
 			run_sync(c, t, 1, &ops, r);
 		else
 			run_async(c, t, 1, &ops, (uint64_t) idx + 7, r);
@@ -809,7 +886,9 @@ usage(int code)
 	        "  -P PIPELINE      ops in flight per client (default 1)\n"
 	        "  --pmode MODE     batch: -P ops in one request (default, like redis -P);\n"
 	        "                   async: -P one-op requests in flight\n"
-	        "  -t TESTS         comma list of ping,incr,vget,append,lget,dset,dget,qput,qget,txn\n"
+	        "  -t TESTS         comma list of ping,incr,vget,append,lget,dset,dget,qput,qget,txn,\n"
+	        "                   mdget (dget from a local mirror: each client a thread or\n"
+	        "                   process with its own mps_mirror; no requests)\n"
 	        "                   (default incr,append,dset,dget,qput,qget,txn; 'all' for all)\n"
 	        "  --csv            redis-benchmark --csv output\n"
 	        "  -q               quiet: one line per test\n"
@@ -969,6 +1048,8 @@ main(int argc, char **argv)
 		res_init(&res);
 		if (o_run == RUN_PROCS) {
 			procs_run(t, ops, &res);
+		} else if (t->id == T_MDGET) {
+			run_mirror(g_ctl, o_clients, ops, 1, &res);
 		} else if (o_run == RUN_SYNC) {
 			run_sync(g_ctl, t, o_clients, ops, &res);
 		} else if (o_threads <= 1) {

@@ -16,9 +16,8 @@ END = "<!-- END RESULTS -->"
 REDIS_OF = {"incr": "INCR", "append": "LPUSH", "dset": "HSET"}
 
 
-def load(res, name):
+def load_one(path):
     """{test: row dict} of one CSV, {} when missing or empty."""
-    path = os.path.join(res, name + ".csv")
     out = {}
     try:
         with open(path, newline="") as f:
@@ -31,6 +30,38 @@ def load(res, name):
     except OSError:
         pass
     return out
+
+
+def median(xs):
+    xs = sorted(xs)
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def load(res, name):
+    """{test: row dict} of NAME.csv, or of the rounds NAME_r1.csv, NAME_r2.csv...
+    combined: each column the median over the rounds that have the test."""
+    path = os.path.join(res, name + ".csv")
+    if os.path.exists(path):
+        return load_one(path)
+    rounds = []
+    r = 1
+    while os.path.exists(os.path.join(res, "%s_r%d.csv" % (name, r))):
+        rounds.append(load_one(os.path.join(res, "%s_r%d.csv" % (name, r))))
+        r += 1
+    out = {}
+    for test in {t for rd in rounds for t in rd}:
+        rows = [rd[test] for rd in rounds if test in rd]
+        out[test] = {k: (median([row[k] for row in rows]) if k != "test" else test)
+                     for k in rows[0]}
+    return out
+
+
+def rounds_of(res):
+    r = 0
+    while os.path.exists(os.path.join(res, "echo_c1_P1_r%d.csv" % (r + 1))):
+        r += 1
+    return r
 
 
 def rps(tbl, test):
@@ -70,6 +101,10 @@ def main():
         m.get("date", "?"), m.get("nproc", "?"), m.get("cpu", "?"), m.get("mem", "?"),
         m.get("kernel", "?"), m.get("redis", "?"), m.get("python", "?"), m.get("nng", "?"),
         " (--quick run: short, noisy)" if m.get("quick") == "1" else ""))
+    nr = rounds_of(res)
+    if nr > 1:
+        L.append("Each Redis, mpstore and echo figure is the median of {} rounds; a round "
+                 "runs every configuration once, Redis and mpstore back to back.".format(nr))
     if m.get("pinned") == "1":
         L.append("Servers (redis-server, mpstored, the echo server) ran on CPU 0 and their "
                  "load generators on CPU 1; the Manager and `--procs` runs were not pinned.")
@@ -133,6 +168,14 @@ def main():
             a, b, c = rps(mt, t), rps(gt, t), rps(mp, t)
             L.append("| {} | {} | {} | {} | {} | {} | {} |".format(
                 t, p, fmt(a), fmt(b), ratio(a, b), fmt(c), ratio(c, b)))
+        a, b = rps(load(res, "mpstore_memory_procs%d_mdget" % p), "mdget"), rps(gt, "dget")
+        if a is not None:
+            L.append("| mdget (dget from a local mirror) | {} | {} | {} (dget) | {} | | |".format(
+                p, fmt(a), fmt(b), ratio(a, b)))
+    L.append("")
+    L.append("`mdget` reads the dict from a local `mps_mirror` in each process (kept "
+             "current by the watch, consistent at the mirror's revision, no request per "
+             "read); Manager's `dget` is a round trip to its server each time.")
     L.append("")
     L.append("One op per round trip, both are bound by the transport: an nng round trip "
              "(about 8 thread hops per request in nng 1.5.2, see the echo rows) costs about "

@@ -7,7 +7,8 @@
 #include <string.h>
 
 #define ARENA_BLOCK 4096u
-#define ARENA_KEEP  (256u * 1024u) /* the biggest block a reset may keep */
+#define ARENA_KEEP  (32u * 1024u) /* the biggest block a reset may keep: a
+                                    * 16-op request fits; --contexts of them stay */
 
 struct mpsd_arena_blk {
 	mpsd_arena_blk *next;

@@ -17,7 +17,7 @@ typedef struct mpsd_arena {
 
 void  mpsd_arena_init(mpsd_arena *a);
 void  mpsd_arena_fini(mpsd_arena *a);  /* frees every block */
-void  mpsd_arena_reset(mpsd_arena *a); /* frees all but the biggest block (<= 256 KiB) */
+void  mpsd_arena_reset(mpsd_arena *a); /* frees all but the biggest block (<= 32 KiB) */
 /* Zeroed, 16-byte aligned memory, or NULL when out of memory. */
 void *mpsd_arena_alloc(mpsd_arena *a, size_t n);
 void *mpsd_arena_memdup(mpsd_arena *a, const void *p, size_t n); /* adds a NUL */

@@ -15,6 +15,7 @@
 
 #include "commit_int.h"
 #include "pack.h"
+#include "wire.h"
 #include "req.h"
 #include "session.h"
 
@@ -22,9 +23,15 @@
 
 void crec_free(crec *c)
 {
-	free(c->data); /* the name lives in the same block */
+	if (c->blk != NULL) {
+		if (__atomic_sub_fetch(&c->blk->refs, 1, __ATOMIC_ACQ_REL) == 0)
+			free(c->blk);
+	} else {
+		free(c->data); /* the name lives in the same block */
+	}
 	c->data = NULL;
 	c->name = NULL;
+	c->blk = NULL;
 }
 
 /* One allocation holds the packed change and, after it, its name. */
@@ -34,6 +41,7 @@ int crec_pack(crec *c, const Mpstore__Change *ch)
 	size_t      nl = strlen(name);
 	c->rev = ch->revision;
 	c->kind = ch->kind;
+	c->blk = NULL;
 	c->data = mpsd_pack_change(ch, nl + 1, &c->len);
 	if (c->data == NULL) {
 		c->name = NULL;
@@ -42,6 +50,49 @@ int crec_pack(crec *c, const Mpstore__Change *ch)
 	c->name = (char *)c->data + c->len;
 	memcpy(c->name, name, nl + 1);
 	return 0;
+}
+
+/*
+ * Pack the n changes of one request into out[0..n-1], all in one block
+ * (packed changes, then their names): one malloc per request instead of
+ * one per change, which the history ring would free one by one. Returns
+ * n, or 0 when out of memory (nothing allocated).
+ */
+int crec_pack_all(crec *out, Mpstore__Change *const *chs, size_t n)
+{
+	uint8_t mem[2048];
+	mpw_buf b;
+	size_t  lens[64], *len = n <= 64 ? lens : malloc(n * sizeof(size_t));
+	size_t  names = 0;
+	if (n == 0 || len == NULL)
+		return 0;
+	mpw_init(&b, mem, sizeof(mem));
+	for (size_t i = n; i-- > 0;) { /* backwards: change 0 ends up first */
+		size_t mark = mpw_len(&b);
+		if (mpw_change(&b, chs[i]) != 0)
+			break;
+		len[i] = mpw_len(&b) - mark;
+		names += strlen(chs[i]->name ? chs[i]->name : "") + 1;
+	}
+	crec_blk *blk = b.oom ? NULL : malloc(sizeof(*blk) + mpw_len(&b) + names);
+	if (blk != NULL) {
+		size_t total = mpw_len(&b), off = 0, noff = total;
+		memcpy(blk->data, mpw_data(&b), total);
+		blk->refs = (int)n;
+		for (size_t i = 0; i < n; i++) {
+			const char *nm = chs[i]->name ? chs[i]->name : "";
+			size_t      nl = strlen(nm) + 1;
+			memcpy(blk->data + noff, nm, nl);
+			out[i] = (crec){chs[i]->revision, chs[i]->kind, (char *)blk->data + noff,
+			                blk->data + off, len[i], blk};
+			off += len[i];
+			noff += nl;
+		}
+	}
+	mpw_fini(&b);
+	if (len != lens)
+		free(len);
+	return blk != NULL ? (int)n : 0;
 }
 
 void job_free(job *j)
@@ -268,9 +319,9 @@ void mpsd_commit_submit(mpsd_daemon *d, mpsd_exec *x, mpsd_req *r, nng_msg *repl
 		}
 		return;
 	}
-	for (size_t i = 0; i < x->nchanges; i++)
-		if (crec_pack(&j->recs[j->nrec], x->changes[i]) == 0)
-			j->nrec++;
+	j->nrec = x->nchanges > 0 ? (size_t)crec_pack_all(j->recs, x->changes, x->nchanges) : 0;
+	if (j->nrec < x->nchanges)
+		mpsd_log("out of memory packing %zu changes: they are not logged", x->nchanges);
 	j->r = r;
 	j->reply = reply;
 	if (r != NULL && r->action != MPSD_ACT_NONE) {

@@ -12,12 +12,19 @@
 #include "commit.h"
 #include "persist.h"
 
+/* The records of one request share one block, freed with its last record. */
+typedef struct crec_blk {
+	int      refs; /* records still using the block (atomic) */
+	uint8_t  data[];
+} crec_blk;
+
 typedef struct crec {
-	uint64_t rev;
-	int      kind;
-	char    *name;
-	uint8_t *data;
-	size_t   len;
+	uint64_t  rev;
+	int       kind;
+	char     *name;
+	uint8_t  *data;
+	size_t    len;
+	crec_blk *blk; /* data and name are in blk, else data is one malloc'd block */
 } crec;
 
 typedef struct job {
@@ -60,6 +67,7 @@ struct mpsd_commit {
 /* commit.c */
 void     crec_free(crec *c);
 int      crec_pack(crec *c, const Mpstore__Change *ch);
+int      crec_pack_all(crec *out, Mpstore__Change *const *chs, size_t n);
 void     job_free(job *j);
 job     *take_jobs(mpsd_commit *cm);
 void     process_jobs(mpsd_daemon *d, job *list);

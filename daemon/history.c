@@ -31,6 +31,7 @@ void hist_add_locked(hist *h, crec *c)
 		h->n++;
 		c->name = NULL;
 		c->data = NULL;
+		c->blk = NULL;
 	}
 	if (c->rev > h->last)
 		h->last = c->rev;

@@ -81,6 +81,16 @@ check_csv "$dir/sync.csv" incr
 v=$("$CLI" --url "$url" get t4:counter)
 [ "$v" = 1000 ] || bad "t4:counter is '$v', expected 1000"
 
+# mdget: dict reads from local mirrors (threads, then processes); the bench
+# fails a read that does not find its key's value, and a mirror whose
+# initial state lacks a key
+"$BENCH" --url "$url" -t mdget -n 20000 -c 3 -r 500 --csv --prefix t5 >"$dir/mdget.csv" ||
+	bad "mpstore-bench -t mdget exited $?"
+check_csv "$dir/mdget.csv" mdget
+"$BENCH" --url "$url" -t dset,mdget -n 5000 -c 2 --procs --csv --prefix t6 >"$dir/mdget_procs.csv" ||
+	bad "mpstore-bench -t dset,mdget --procs exited $?"
+check_csv "$dir/mdget_procs.csv" dset mdget
+
 # memory report
 "$BENCH" --url "$url" --memory 2000 --csv >"$dir/mem.csv" || bad "mpstore-bench --memory exited $?"
 grep -Eq '^"2000","[0-9]+","[0-9]+","-?[0-9.]+","[0-9.]+"$' "$dir/mem.csv" ||
