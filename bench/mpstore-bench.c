@@ -430,47 +430,13 @@ sthread_main(void *p)
 	return NULL;
 }
 
-static void
-run_sync(mps_client *c, const test_def *t, int nclients, const long *ops, shared_res *out)
-{
-	sthread *th = calloc((size_t) nclients, sizeof(*th));
-	pthread_barrier_t bar;
-	pthread_barrier_init(&bar, NULL, (unsigned) nclients);
-	for (int i = 0; i < nclients; i++) {
-		th[i].c = c;
-		th[i].t = t;
-		th[i].ops = ops[i];
-		th[i].rng = (uint64_t) i * 0x9E3779B97F4A7C15ull + 12345;
-		th[i].bar = &bar;
-		res_init(&th[i].res);
-		if (pthread_create(&th[i].tid, NULL, sthread_main, &th[i]) != 0) {
-			perror("pthread_create");
-			exit(1);
-		}
-	}
-	for (int i = 0; i < nclients; i++) {
-		pthread_join(th[i].tid, NULL);
-		res_merge(out, &th[i].res);
-	}
-	pthread_barrier_destroy(&bar);
-	free(th);
-}
-
-/* ---- mdget: each client a thread reading its own mirror of the dict ---- */
-
-typedef struct mthread {
-	pthread_t          tid;
-	mps_client        *c;
-	long               ops;
-	uint64_t           rng;
-	shared_res         res;
-	pthread_barrier_t *bar;
-} mthread;
+/* ---- mdget: each client a thread reading its own mirror of the dict (run
+ * by run_sync, in place of sthread_main) ---- */
 
 static void *
 mthread_main(void *p)
 {
-	mthread    *mt = p;
+	sthread    *mt = p;
 	mps_mirror *m = NULL;
 	mps_err     rv = mps_mirror_open(mt->c, g_cname, NULL, o_timeout, &m);
 	if (rv == MPS_OK && mps_mirror_len(m) < g_keyspace)
@@ -504,18 +470,22 @@ mthread_main(void *p)
 	return NULL;
 }
 
-/* nclients threads on handle c, each with a mirror of g_cname */
 static void
-run_mirror(mps_client *c, int nclients, const long *ops, uint64_t seed, shared_res *out)
+run_sync(mps_client *c, const test_def *t, int nclients, const long *ops, shared_res *out)
 {
-	mthread          *th = calloc((size_t) nclients, sizeof(*th));
+	sthread *th = calloc((size_t) nclients, sizeof(*th));
 	pthread_barrier_t bar;
 	pthread_barrier_init(&bar, NULL, (unsigned) nclients);
 	for (int i = 0; i < nclients; i++) {
-		th[i] = (mthread){.c = c, .ops = ops[i], .bar = &bar,
-		                  .rng = seed * 2654435761u + (uint64_t) i * 0x9E3779B97F4A7C15ull + 1};
+		th[i].c = c;
+		th[i].t = t;
+		th[i].ops = ops[i];
+		th[i].rng = (uint64_t) i * 0x9E3779B97F4A7C15ull + 12345;
+		th[i].bar = &bar;
 		res_init(&th[i].res);
-		if (pthread_create(&th[i].tid, NULL, mthread_main, &th[i]) != 0) {
+		/* mdget: a thread reading its own mirror instead of requests */
+		if (pthread_create(&th[i].tid, NULL, t->id == T_MDGET ? mthread_main : sthread_main,
+		                   &th[i]) != 0) {
 			perror("pthread_create");
 			exit(1);
 		}
@@ -707,9 +677,7 @@ child_main(int idx, int cmd_fd, int done_fd)
 		g_cname[sizeof(g_cname) - 1] = '\0';
 		shared_res *r = &g_shres[idx];
 		res_init(r);
-		if (t->id == T_MDGET)
-			run_mirror(c, 1, &ops, (uint64_t) idx + 7, r);
-		else if (o_run == RUN_SYNC)
+		if (o_run == RUN_SYNC || t->id == T_MDGET)
 			run_sync(c, t, 1, &ops, r);
 		else
 			run_async(c, t, 1, &ops, (uint64_t) idx + 7, r);
@@ -1048,9 +1016,7 @@ main(int argc, char **argv)
 		res_init(&res);
 		if (o_run == RUN_PROCS) {
 			procs_run(t, ops, &res);
-		} else if (t->id == T_MDGET) {
-			run_mirror(g_ctl, o_clients, ops, 1, &res);
-		} else if (o_run == RUN_SYNC) {
+		} else if (o_run == RUN_SYNC || t->id == T_MDGET) {
 			run_sync(g_ctl, t, o_clients, ops, &res);
 		} else if (o_threads <= 1) {
 			run_async(g_ctl, t, o_clients, ops, 1, &res);
