@@ -50,7 +50,10 @@ def load(res, name):
         rounds.append(load_one(os.path.join(res, "%s_r%d.csv" % (name, r))))
         r += 1
     out = {}
-    for test in {t for rd in rounds for t in rd}:
+    order = []  # the tests in the order the runs made them
+    for rd in rounds:
+        order += [t for t in rd if t not in order]
+    for test in order:
         rows = [rd[test] for rd in rounds if test in rd]
         out[test] = {k: (median([row[k] for row in rows]) if k != "test" else test)
                      for k in rows[0]}
