@@ -380,6 +380,10 @@ void mpsd_commit_stats(mpsd_daemon *d, mpsd_exec *x)
 	snprintf(lines[n++], 96, "snapshot_revision=%llu", (unsigned long long)cm->snap_rev);
 	snprintf(lines[n++], 96, "readonly=%d", d->readonly);
 	snprintf(lines[n++], 96, "subscribers=%d", mpsd_server_subscribers(d));
+	size_t nctx, nsend;
+	mpsd_server_contexts(d, &nctx, &nsend);
+	snprintf(lines[n++], 96, "contexts=%zu", nctx);
+	snprintf(lines[n++], 96, "contexts_sending=%zu", nsend);
 	snprintf(lines[n++], 96, "max_rss_kb=%ld", ru.ru_maxrss);
 	x->res->values = mpsd_exec_vals(x, n);
 	if (x->res->values == NULL)

@@ -298,6 +298,20 @@ void mpsd_server_abandon(mpsd_daemon *d, mpsd_req *r)
 
 mpsd_req *mpsd_server_req_of(void *worker) { return worker; }
 
+void mpsd_server_contexts(mpsd_daemon *d, size_t *all, size_t *sending)
+{
+	mpsd_server *s = d->srv;
+	*all = *sending = 0;
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mtx);
+	reap_sending(s); /* count only the replies still queued */
+	*all = s->nall;
+	for (mpsd_req *r = s->sending; r != NULL; r = r->next_free)
+		(*sending)++;
+	pthread_mutex_unlock(&s->mtx);
+}
+
 int mpsd_server_subscribers(mpsd_daemon *d)
 {
 	mpsd_server *s = d->srv;

@@ -213,24 +213,6 @@ static void test_bad_version_and_op(void **state)
 }
 
 /* A message over --max-message is dropped by nng; the daemon lives on. */
-/* A plain Unix socket to the daemon's ipc:// address. */
-static int raw_connect(void)
-{
-	struct sockaddr_un sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	size_t plen = strlen(d.url + 6);
-	assert_true(plen < sizeof(sa.sun_path));
-	memcpy(sa.sun_path, d.url + 6, plen + 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	struct timeval tv = {5, 0};
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	return fd;
-}
-
 /*
  * A message over the size limit. The peer speaks SP over IPC by hand (a
  * REQ handshake, then a frame whose header announces 20 MiB) rather than
@@ -241,13 +223,9 @@ static int raw_connect(void)
 static void test_huge_message(void **state)
 {
 	(void)state;
-	int fd = raw_connect();
-	/* SP header: \0 S P \0, protocol 0x30 (REQ0), reserved */
-	static const uint8_t hs[8] = {0, 'S', 'P', 0, 0x00, 0x30, 0, 0};
-	assert_int_equal(send(fd, hs, sizeof(hs), MSG_NOSIGNAL), (ssize_t)sizeof(hs));
-	uint8_t peer[8];
-	assert_int_equal(read(fd, peer, sizeof(peer)), (ssize_t)sizeof(peer));
-	assert_int_equal(peer[5], 0x31); /* REP0 */
+	int fd = mpst_ipc_connect(d.url);
+	assert_true(fd >= 0);
+	assert_int_equal(mpst_sp_handshake(fd, 0x30, 0x31), 0); /* REQ0 to REP0 */
 	/* IPC frame: type 1, 64-bit big-endian length, then the body */
 	uint64_t n = 20u << 20; /* the default limit is 16 MiB */
 	uint8_t  fh[9] = {1};
@@ -410,8 +388,11 @@ static int teardown_own(void **state)
 static void test_aborted_handshake(void **state)
 {
 	(void)state;
-	for (int i = 0; i < 3; i++)
-		close(raw_connect());
+	for (int i = 0; i < 3; i++) {
+		int fd = mpst_ipc_connect(d.url);
+		assert_true(fd >= 0);
+		close(fd);
+	}
 	nng_socket s = open_req();
 	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 15000);
 	long long t0 = mpst_now_ms();

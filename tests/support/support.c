@@ -8,7 +8,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -246,4 +250,36 @@ int mpst_run(const char *const argv[], char *out, size_t outlen, char *err, size
 		rv = wait_exit(pid, 5000);
 	}
 	return rv;
+}
+
+int mpst_ipc_connect(const char *ipc_url)
+{
+	struct sockaddr_un sa;
+	if (strncmp(ipc_url, "ipc://", 6) != 0 || strlen(ipc_url + 6) >= sizeof(sa.sun_path))
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	strcpy(sa.sun_path, ipc_url + 6);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		close(fd);
+		return -1;
+	}
+	struct timeval tv = {5, 0};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+int mpst_sp_handshake(int fd, int proto, int peer)
+{
+	/* \0 S P \0, 16-bit protocol number, two reserved bytes */
+	uint8_t hs[8] = {0, 'S', 'P', 0, (uint8_t)(proto >> 8), (uint8_t)proto, 0, 0};
+	uint8_t got[8];
+	if (send(fd, hs, sizeof(hs), MSG_NOSIGNAL) != (ssize_t)sizeof(hs) ||
+	    recv(fd, got, sizeof(got), MSG_WAITALL) != (ssize_t)sizeof(got))
+		return -1;
+	return got[1] == 'S' && got[2] == 'P' && ((got[4] << 8) | got[5]) == peer ? 0 : -1;
 }

@@ -44,6 +44,14 @@ int mpst_daemon_wait_ready(mpst_daemon *d, int ms);
  * 128+signal. Stdin is /dev/null. Times out after 60 s (kills it). */
 int mpst_run(const char *const argv[], char *out, size_t outlen, char *err, size_t errlen);
 
+/* A plain Unix socket connected to the path of an ipc:// URL, with 5 s
+ * send and receive timeouts: a peer that speaks SP by hand (what nng would
+ * not let a test do). -1 on failure. */
+int mpst_ipc_connect(const char *ipc_url);
+/* The SP handshake on fd as protocol proto (0x30: REQ0); 0 when the peer
+ * answered as its peer protocol (0x31: REP0), else -1. */
+int mpst_sp_handshake(int fd, int proto, int peer);
+
 /* Milliseconds of a monotonic clock, and sleep. */
 long long mpst_now_ms(void);
 void      mpst_sleep_ms(int ms);
