@@ -278,6 +278,13 @@ done
 RSUF=
 redis_memory
 
+log "50 threads making blocking calls on one handle, coalesced or not"
+mps_run memory "$res/mpstore_memory_calls50.csv" -c 50 -n "$N_MPS" --calls -t incr,dset,dget
+export MPSTORE_COALESCE=0
+mps_run memory "$res/mpstore_memory_calls50_nocoal.csv" -c 50 -n "$N_MPS" --calls \
+	-t incr,dset,dget
+unset MPSTORE_COALESCE
+
 log "mpstore --procs (Manager-like clients)"
 for c in 1 4; do
 	MPS_PIN=0 mps_run memory "$res/mpstore_memory_procs${c}.csv" --procs -c $c -n "$N_MPS" \

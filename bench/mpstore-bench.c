@@ -56,6 +56,7 @@ static long        o_prefill;    /* elements put in each container before a test
 static long        o_memory;     /* --memory N */
 static long        o_pid;        /* daemon pid for --memory */
 static int         o_keep;       /* keep containers after the run */
+static int         o_calls;      /* --calls: --sync clients make plain calls */
 static int         o_timeout = 10000;
 static const char *o_prefix = "bench";
 static char        o_tests[512] = "incr,append,dset,dget,qput,qget,txn";
@@ -161,6 +162,55 @@ rng_next(uint64_t *s)
 	return *s = x;
 }
 
+/* One op of test t (not txn, not mdget); key is its buffer for dict keys. */
+static mps_op
+make_op(const test_def *t, uint64_t *rng, char key[32])
+{
+	mps_op op = {.name = g_cname};
+	switch (t->id) {
+	case T_PING:
+		op.code = MPS_OP_PING;
+		op.name = NULL;
+		break;
+	case T_INCR:
+		op.code = MPS_OP_VALUE_ADD;
+		op.value = mps_int(1);
+		break;
+	case T_VGET:
+		op.code = MPS_OP_VALUE_GET;
+		break;
+	case T_APPEND:
+		op.code = MPS_OP_LIST_APPEND;
+		op.value = mps_strn(g_payload, (size_t) o_size);
+		break;
+	case T_LGET:
+		op.code = MPS_OP_LIST_GET;
+		op.index = -1;
+		break;
+	case T_DSET:
+	case T_DGET:
+		snprintf(key, 32, "key:%" PRIu64, rng_next(rng) % (uint64_t) g_keyspace);
+		op.code = t->id == T_DSET ? MPS_OP_DICT_SET : MPS_OP_DICT_GET;
+		op.key = mps_str(key);
+		if (t->id == T_DSET)
+			op.value = mps_strn(g_payload, (size_t) o_size);
+		break;
+	case T_QPUT:
+		op.code = MPS_OP_QUEUE_PUT;
+		op.value = mps_strn(g_payload, (size_t) o_size);
+		op.timeout_ms = 0;
+		break;
+	case T_QGET:
+		op.code = MPS_OP_QUEUE_GET;
+		op.timeout_ms = 0;
+		break;
+	case T_TXN:
+	case T_MDGET: /* not single ops: see fill_request and mthread_main */
+		break;
+	}
+	return op;
+}
+
 /* Append the op(s) of one request of test t to b: nops ops (1 for txn). */
 static mps_err
 fill_request(mps_batch *b, const test_def *t, int nops, uint64_t *rng)
@@ -175,48 +225,7 @@ fill_request(mps_batch *b, const test_def *t, int nops, uint64_t *rng)
 		return mps_batch_append(b, &op);
 	}
 	for (int k = 0; k < nops; k++) {
-		mps_op op = {.name = g_cname};
-		switch (t->id) {
-		case T_PING:
-			op.code = MPS_OP_PING;
-			op.name = NULL;
-			break;
-		case T_INCR:
-			op.code = MPS_OP_VALUE_ADD;
-			op.value = mps_int(1);
-			break;
-		case T_VGET:
-			op.code = MPS_OP_VALUE_GET;
-			break;
-		case T_APPEND:
-			op.code = MPS_OP_LIST_APPEND;
-			op.value = mps_strn(g_payload, (size_t) o_size);
-			break;
-		case T_LGET:
-			op.code = MPS_OP_LIST_GET;
-			op.index = -1;
-			break;
-		case T_DSET:
-		case T_DGET:
-			snprintf(key, sizeof(key), "key:%" PRIu64, rng_next(rng) % (uint64_t) g_keyspace);
-			op.code = t->id == T_DSET ? MPS_OP_DICT_SET : MPS_OP_DICT_GET;
-			op.key = mps_str(key);
-			if (t->id == T_DSET)
-				op.value = mps_strn(g_payload, (size_t) o_size);
-			break;
-		case T_QPUT:
-			op.code = MPS_OP_QUEUE_PUT;
-			op.value = mps_strn(g_payload, (size_t) o_size);
-			op.timeout_ms = 0;
-			break;
-		case T_QGET:
-			op.code = MPS_OP_QUEUE_GET;
-			op.timeout_ms = 0;
-			break;
-		case T_TXN:
-		case T_MDGET: /* not a request: see run_mirror */
-			break;
-		}
+		mps_op op = make_op(t, rng, key);
 		if ((rv = mps_batch_append(b, &op)) != 0)
 			return rv;
 	}
@@ -407,6 +416,26 @@ sthread_main(void *p)
 	int per_req = st->t->id == T_TXN ? 1 : o_pipeline;
 	pthread_barrier_wait(st->bar);
 	st->res.t_start = mpsb_now_ns();
+	if (o_calls && st->t->id != T_TXN) {
+		/* one blocking call per op (mps_exec_op, as the typed calls do):
+		 * concurrent calls on the handle share requests */
+		char key[32];
+		for (long done = 0; done < st->ops; done++) {
+			mps_op   op = make_op(st->t, &st->rng, key);
+			uint64_t t0 = mpsb_now_ns();
+			rv = mps_exec_op(st->c, &op);
+			uint64_t now = mpsb_now_ns();
+			mpsb_hist_add(&st->res.hist, now - t0);
+			st->res.ops++;
+			st->res.t_end = now;
+			if (rv != MPS_OK)
+				res_error(&st->res, rv, mps_last_error());
+			if (rv >= MPS_ERR_CONNECT || rv == MPS_ERR_TIMEOUT)
+				break;
+		}
+		mps_batch_free(b);
+		return NULL;
+	}
 	for (long done = 0; done < st->ops;) {
 		int nops = (int) (st->ops - done < per_req ? st->ops - done : per_req);
 		mps_batch_reset(b);
@@ -846,7 +875,7 @@ usage(int code)
 {
 	fprintf(code ? stderr : stdout,
 	        "usage: mpstore-bench [--url URL] [-c CLIENTS] [-n REQUESTS] [-P PIPELINE]\n"
-	        "                     [-t TESTS] [--csv] [--procs | --sync | --threads T]\n"
+	        "                     [-t TESTS] [--csv] [--procs | --sync [--calls] | --threads T]\n"
 	        "                     [-d SIZE] [-r KEYSPACE] [--prefill N] [--memory N [--pid PID]]\n"
 	        "  --url URL        daemon address (default $MPSTORE_URL, then %s)\n"
 	        "  -c CLIENTS       concurrent clients (default 50)\n"
@@ -862,6 +891,8 @@ usage(int code)
 	        "  -q               quiet: one line per test\n"
 	        "  --procs          each client a forked process with its own handle\n"
 	        "  --sync           each client a thread making blocking calls on one handle\n"
+	        "  --calls          with --sync: one mps_exec_op call per op (what the typed\n"
+	        "                   calls do; concurrent calls share requests), not batches\n"
 	        "  --threads T      spread async clients over T threads, a handle each (default 1)\n"
 	        "  -d SIZE          element size in bytes (default 3)\n"
 	        "  -r KEYSPACE      dict keys used by dset/dget (default 1000, or --prefill)\n"
@@ -931,6 +962,10 @@ main(int argc, char **argv)
 			o_run = RUN_PROCS;
 		else if (!strcmp(a, "--sync"))
 			o_run = o_run == RUN_PROCS ? RUN_PROCS : RUN_SYNC;
+		else if (!strcmp(a, "--calls")) {
+			o_calls = 1; /* implies --sync */
+			o_run = o_run == RUN_PROCS ? RUN_PROCS : RUN_SYNC;
+		}
 		else if (!strcmp(a, "--threads"))
 			NUM(o_threads);
 		else if (!strcmp(a, "-d"))

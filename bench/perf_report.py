@@ -158,6 +158,22 @@ def main():
             "n/a" if e is None else "%.3f" % e, ratio(a, e)))
     L.append("")
 
+    # --- coalescing ---
+    on, off = load(res, "mpstore_memory_calls50"), load(res, "mpstore_memory_calls50_nocoal")
+    if on or off:
+        L.append("### 50 threads making blocking calls on one handle (memory, ops/s)")
+        L.append("")
+        L.append("| test | calls coalesced (default) | `MPSTORE_COALESCE=0` | coalesced / not |")
+        L.append("| --- | ---: | ---: | ---: |")
+        for t in ("incr", "dset", "dget"):
+            a, b = rps(on, t), rps(off, t)
+            L.append("| {} | {} | {} | {} |".format(t, fmt(a), fmt(b), ratio(a, b)))
+        L.append("")
+        L.append("`mpstore-bench --calls`: each client a thread calling `mps_exec_op` (what "
+                 "the typed calls such as `mps_counter_add` do) and waiting for it. Calls "
+                 "made while a request is in flight go out together in the next one.")
+        L.append("")
+
     # --- Manager ---
     L.append("### mpstore vs Python's multiprocessing.Manager() (ops/s; clients are processes)")
     L.append("")

@@ -362,7 +362,7 @@ void mpsd_commit_submit(mpsd_daemon *d, mpsd_exec *x, mpsd_req *r, nng_msg *repl
 void mpsd_commit_stats(mpsd_daemon *d, mpsd_exec *x)
 {
 	mpsd_commit *cm = d->commit;
-	char         lines[16][96];
+	char         lines[20][96];
 	size_t       n = 0;
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
@@ -383,6 +383,8 @@ void mpsd_commit_stats(mpsd_daemon *d, mpsd_exec *x)
 	size_t nctx, nsend;
 	mpsd_server_contexts(d, &nctx, &nsend);
 	snprintf(lines[n++], 96, "contexts=%zu", nctx);
+	snprintf(lines[n++], 96, "requests=%llu",
+	    (unsigned long long)__atomic_load_n(&d->requests, __ATOMIC_RELAXED));
 	snprintf(lines[n++], 96, "contexts_sending=%zu", nsend);
 	snprintf(lines[n++], 96, "max_rss_kb=%ld", ru.ru_maxrss);
 	x->res->values = mpsd_exec_vals(x, n);

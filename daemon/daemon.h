@@ -57,6 +57,7 @@ typedef struct mpsd_daemon {
 	mpsd_sessions *sess;
 	void          *schema; /* schema registry (schema.c), may be NULL */
 	int            readonly; /* set after a failed commit */
+	uint64_t       requests; /* decoded requests so far (atomic; OP_STATS) */
 	char           readonly_why[256];
 	volatile int   stopping;
 } mpsd_daemon;

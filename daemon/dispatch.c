@@ -380,6 +380,7 @@ void mpsd_dispatch(mpsd_daemon *d, mpsd_req *r, nng_msg *msg)
 	}
 	Mpstore__Request *rq = r->rq;
 	const char *bad = NULL;
+	__atomic_add_fetch(&d->requests, 1, __ATOMIC_RELAXED);
 	Mpstore__Status badst = MPSTORE__STATUS__ERR_INVALID;
 	if (d->cfg.auth_len > 0 && !auth_ok(d, rq)) {
 		bad = "authentication required: this daemon needs the auth key";

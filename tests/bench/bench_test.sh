@@ -91,6 +91,14 @@ check_csv "$dir/mdget.csv" mdget
 	bad "mpstore-bench -t dset,mdget --procs exited $?"
 check_csv "$dir/mdget_procs.csv" dset mdget
 
+# --calls: threads making blocking calls on one handle (coalesced): the
+# counter still equals -n
+"$BENCH" --url "$url" -t incr -n 3000 -c 8 --calls --csv --keep --prefix t7 >"$dir/calls.csv" ||
+	bad "mpstore-bench --calls exited $?"
+check_csv "$dir/calls.csv" incr
+v=$("$CLI" --url "$url" get t7:counter)
+[ "$v" = 3000 ] || bad "t7:counter is '$v', expected 3000"
+
 # memory report
 "$BENCH" --url "$url" --memory 2000 --csv >"$dir/mem.csv" || bad "mpstore-bench --memory exited $?"
 grep -Eq '^"2000","[0-9]+","[0-9]+","-?[0-9.]+","[0-9.]+"$' "$dir/mem.csv" ||

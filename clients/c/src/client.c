@@ -317,6 +317,10 @@ mps_open_auth(mps_client **out, const char *url, int timeout_ms, const void *key
 	}
 	atomic_init(&c->next_id, 1);
 	pthread_mutex_init(&c->mtx, NULL);
+	pthread_mutex_init(&c->cmtx, NULL);
+	pthread_cond_init(&c->ccv, NULL);
+	const char *co = getenv("MPSTORE_COALESCE");
+	c->coalesce    = co == NULL || strcmp(co, "0") != 0;
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -427,6 +431,8 @@ mps_close(mps_client *c)
 	}
 	pthread_cond_destroy(&c->ka_cv);
 	pthread_mutex_destroy(&c->mtx);
+	pthread_mutex_destroy(&c->cmtx);
+	pthread_cond_destroy(&c->ccv);
 	free(c->auth.data);
 	free(c->version);
 	free(c->pub_url);

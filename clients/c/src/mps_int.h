@@ -78,6 +78,13 @@ struct mps_client {
 	char           *url;      /* the URL dialled */
 	mps_server_info server;
 
+	/* coalescing of concurrent synchronous calls (coalesce.c) */
+	int             coalesce; /* on unless MPSTORE_COALESCE=0 */
+	pthread_mutex_t cmtx;
+	pthread_cond_t  ccv;
+	struct mps__citem *chead, *ctail; /* ops waiting for a request */
+	int             cbusy;    /* a coalesced request is in flight */
+
 	/* keepalive */
 	pthread_t       ka_thread;
 	pthread_cond_t  ka_cv;
@@ -107,10 +114,13 @@ mps_err mps__decode(nng_msg *reply, mps__arena *a, Mpstore__Response **resp);
 mps_err mps__op_build(mps__arena *a, const mps_op *op, Mpstore__Op **out);
 
 /* One synchronous op: the typed functions' workhorse. */
+typedef struct mps__shared mps__shared;
+
 typedef struct mps__call {
 	mps__arena               arena;
 	Mpstore__Response       *resp;
 	const Mpstore__Result   *res;   /* valid when the call returned MPS_OK */
+	mps__shared             *shared; /* a coalesced reply resp points into */
 	char                     buf[2048];
 } mps__call;
 
@@ -118,6 +128,12 @@ typedef struct mps__call {
  * ran, even if it failed). Always call mps__call_fini afterwards. */
 mps_err mps__call_op(mps_client *c, const mps_op *op, mps__call *call);
 void    mps__call_fini(mps__call *call);
+
+/* coalesce.c: may op share a request with other threads' calls; run the
+ * built op o that way (call as for mps__call_op); drop a shared reply. */
+int     mps__coalescable(const mps_client *c, const mps_op *op);
+mps_err mps__coalesce_call(mps_client *c, Mpstore__Op *o, mps__call *call);
+void    mps__shared_release(mps__shared *sh);
 
 /* Shorthands for typed ops: run op and copy one field of its result out
  * (out may be NULL). */

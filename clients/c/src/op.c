@@ -106,10 +106,14 @@ mps__call_op(mps_client *c, const mps_op *op, mps__call *call)
 
 	mps__clear_error();
 	mps__arena_init(&call->arena, call->buf, sizeof(call->buf));
-	call->resp = NULL;
-	call->res  = NULL;
+	call->resp   = NULL;
+	call->res    = NULL;
+	call->shared = NULL;
 	if ((e = mps__op_build(&call->arena, op, &ops[0])) != MPS_OK) {
 		return e;
+	}
+	if (mps__coalescable(c, op)) {
+		return mps__coalesce_call(c, ops[0], call);
 	}
 	mps__request_init(c, &req);
 	req.n_ops = 1;
@@ -153,10 +157,12 @@ mps__call_op(mps_client *c, const mps_op *op, mps__call *call)
 void
 mps__call_fini(mps__call *call)
 {
-	/* the reply was decoded into the arena: nothing else to free */
+	/* the reply was decoded into the arena, or is shared (coalesced) */
 	mps__arena_fini(&call->arena);
-	call->resp = NULL;
-	call->res  = NULL;
+	mps__shared_release(call->shared);
+	call->shared = NULL;
+	call->resp   = NULL;
+	call->res    = NULL;
 }
 
 mps_err
