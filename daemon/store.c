@@ -34,6 +34,8 @@ mpsd_store *mpsd_store_alloc(void)
 
 static void container_free(mpsd_store *st, mpsd_container *c)
 {
+	if (st != NULL && st->last == c)
+		st->last = NULL;
 	/* waiters of a deleted container are answered later (ERR_NOT_FOUND) */
 	mpsd_waiter *w = c->wait_head;
 	while (w != NULL) {
@@ -160,8 +162,13 @@ static store_slot *slot_find(const mpsd_store *st, const char *name, uint64_t h)
 
 mpsd_container *mpsd_store_find(mpsd_store *st, const char *name)
 {
+	if (st->last != NULL && strcmp(st->last->name, name) == 0)
+		return st->last;
 	store_slot *s = slot_find(st, name, name_hash(name));
-	return s != NULL ? s->c : NULL;
+	if (s == NULL)
+		return NULL;
+	st->last = s->c;
+	return s->c;
 }
 
 static int table_grow(mpsd_store *st)
@@ -206,6 +213,8 @@ static int table_insert(mpsd_store *st, mpsd_container *c)
 static void table_remove(mpsd_store *st, mpsd_container *c)
 {
 	store_slot *s = slot_find(st, c->name, name_hash(c->name));
+	if (st->last == c)
+		st->last = NULL;
 	if (s != NULL) {
 		s->c = TOMB;
 		st->count--;

@@ -38,6 +38,7 @@ struct mpsd_store {
 	/* open-addressing table of containers by name */
 	store_slot *slots;
 	size_t      nslots, count, tombs;
+	mpsd_container *last; /* the last one found: a batch's ops mostly name one */
 	/* deadline min-heap of waiters */
 	mpsd_waiter **heap;
 	size_t        nheap, capheap;

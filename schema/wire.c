@@ -590,14 +590,28 @@ static int d_values_init(rd *r, Mpstore__Value ***arr, size_t n)
 	return n == 0 || *arr != NULL ? 0 : -1;
 }
 
+/* Append a decoded Value to a repeated field that grows (doubling, in the
+ * allocator): an op is read in one pass, without counting first. */
+static int d_value_push(rd *r, const fld *f, Mpstore__Value ***arr, size_t *n, size_t *cap)
+{
+	if (*n == *cap) {
+		size_t           ncap = *cap ? 2 * *cap : 8;
+		Mpstore__Value **nv = a_alloc(r, ncap * sizeof(*nv));
+		if (nv == NULL)
+			return -1;
+		if (*n > 0)
+			memcpy(nv, *arr, *n * sizeof(*nv));
+		*arr = nv;
+		*cap = ncap;
+	}
+	return d_value(r, f, &(*arr)[(*n)++]);
+}
+
+/* An Op, in one pass (most ops have no repeated field). */
 static int dec_op_into(rd *r, Mpstore__Op *o, const uint8_t *p, size_t len)
 {
-	size_t cnt[32];
-	if (count_fields(p, p + len, cnt) != 0)
-		return -1;
+	size_t vcap = 0, kcap = 0;
 	mpstore__op__init(o);
-	if (d_values_init(r, &o->values, cnt[7]) != 0 || d_values_init(r, &o->keys, cnt[8]) != 0)
-		return -1;
 	rd  in = {p, p + len, r->al};
 	fld f;
 	int rv;
@@ -609,8 +623,8 @@ static int dec_op_into(rd *r, Mpstore__Op *o, const uint8_t *p, size_t len)
 		case 4: if (d_value(r, &f, &o->key) != 0) return -1; break;
 		case 5: D_VARINT(&f, o->index, int64_t); break;
 		case 6: D_VARINT(&f, o->stop, int64_t); break;
-		case 7: if (d_value_add(r, &f, o->values, &o->n_values) != 0) return -1; break;
-		case 8: if (d_value_add(r, &f, o->keys, &o->n_keys) != 0) return -1; break;
+		case 7: if (d_value_push(r, &f, &o->values, &o->n_values, &vcap) != 0) return -1; break;
+		case 8: if (d_value_push(r, &f, &o->keys, &o->n_keys, &kcap) != 0) return -1; break;
 		case 9: if (d_value(r, &f, &o->expected) != 0) return -1; break;
 		case 10: D_VARINT(&f, o->timeout_ms, int64_t); break;
 		case 11: D_VARINT(&f, o->count, int64_t); break;
