@@ -2,8 +2,10 @@
  * wire.c - the hand-written codec of wire.h. Encoders write backwards:
  * a message's fields from the highest number down, so that a nested
  * message's length is known when its tag goes in front of it. Decoders
- * make two passes over a message: one counts repeated fields (and checks
- * the framing), one fills the struct.
+ * make two passes over a message with repeated message fields: one counts
+ * them (and checks the framing), one fills the struct; an Op, the most
+ * frequent, is read in one pass, its rare repeated values growing as they
+ * come.
  */
 #include "wire.h"
 
