@@ -102,6 +102,8 @@ void mpsd_server_publish_msg(mpsd_daemon *d, nng_msg *m);
 int mpsd_server_subscribers(mpsd_daemon *d);
 /* REP contexts allocated, and those whose reply waits behind a busy connection */
 void mpsd_server_contexts(mpsd_daemon *d, size_t *all, size_t *sending);
+/* nng did not finish closing the sockets at stop: exit without nng's cleanup */
+int mpsd_server_stuck(mpsd_daemon *d);
 /* The request state a worker carries (dispatch.c owns its fields). */
 mpsd_req *mpsd_server_req_of(void *worker);
 void      mpsd_server_wake_clock(mpsd_daemon *d);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
@@ -320,7 +321,13 @@ int main(int argc, char **argv)
 	}
 	mpsd_log("signal %d: shutting down", sig);
 	mpsd_server_stop(&d);
-	mpsd_commit_stop(&d);
+	mpsd_commit_stop(&d); /* the final snapshot */
+	if (mpsd_server_stuck(&d)) {
+		/* nng's threads still hold the sockets: nothing more to free */
+		mpsd_log("stopped");
+		fflush(stderr);
+		_exit(0);
+	}
 	mpsd_server_free(&d);
 	if (mpsd_schema_stop != NULL)
 		mpsd_schema_stop(&d);

@@ -56,6 +56,7 @@ struct mpsd_server {
 	int             wd_run;
 	int             wd_done; /* the watchdog thread has returned */
 	int             wd_started;
+	int             stuck;     /* nng_close did not return: see close_sockets */
 	pthread_mutex_t wmtx;
 	pthread_cond_t  wcond;
 };
@@ -699,6 +700,86 @@ int mpsd_server_start(mpsd_daemon *d, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * nng 1.5.2 can hang in nng_close of the REP socket (seen, rarely, right
+ * after clients left whose replies had queued). The rest of the shutdown
+ * (the final snapshot) must not wait for it: the sockets are closed on a
+ * thread of their own, given 5 s, and otherwise left to the process exit.
+ */
+typedef struct closer {
+	nng_socket      rep, pub;
+	int             rep_open, pub_open, done;
+	pthread_mutex_t mtx;
+	pthread_cond_t  cv;
+} closer;
+
+static void *closer_main(void *arg)
+{
+	closer *k = arg;
+	if (k->rep_open)
+		nng_close(k->rep);
+	if (k->pub_open)
+		nng_close(k->pub);
+	pthread_mutex_lock(&k->mtx);
+	k->done = 1;
+	pthread_cond_signal(&k->cv);
+	pthread_mutex_unlock(&k->mtx);
+	return NULL;
+}
+
+/* 0 when both sockets are closed; -1 when nng is stuck closing them. */
+static int close_sockets(mpsd_server *s)
+{
+	closer *k = calloc(1, sizeof(*k));
+	if (k == NULL) {
+		closer inline_k;
+		memset(&inline_k, 0, sizeof(inline_k));
+		inline_k.rep = s->rep;
+		inline_k.pub = s->pub;
+		inline_k.rep_open = s->rep_open;
+		inline_k.pub_open = s->pub_open;
+		pthread_mutex_init(&inline_k.mtx, NULL);
+		pthread_cond_init(&inline_k.cv, NULL);
+		closer_main(&inline_k);
+		return 0;
+	}
+	k->rep = s->rep;
+	k->pub = s->pub;
+	k->rep_open = s->rep_open;
+	k->pub_open = s->pub_open;
+	pthread_mutex_init(&k->mtx, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&k->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_t t;
+	if (pthread_create(&t, NULL, closer_main, k) != 0) {
+		closer_main(k);
+		free(k);
+		return 0;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += 5;
+	pthread_mutex_lock(&k->mtx);
+	while (!k->done && pthread_cond_timedwait(&k->cv, &k->mtx, &ts) == 0)
+		;
+	int done = k->done;
+	pthread_mutex_unlock(&k->mtx);
+	if (!done) {
+		pthread_detach(t); /* k stays with it */
+		return -1;
+	}
+	pthread_join(t, NULL);
+	pthread_mutex_destroy(&k->mtx);
+	pthread_cond_destroy(&k->cv);
+	free(k);
+	return 0;
+}
+
+int mpsd_server_stuck(mpsd_daemon *d) { return d->srv != NULL && d->srv->stuck; }
+
 void mpsd_server_stop(mpsd_daemon *d)
 {
 	mpsd_server *s = d->srv;
@@ -732,10 +813,12 @@ void mpsd_server_stop(mpsd_daemon *d)
 		pthread_mutex_unlock(&s->cmtx);
 		pthread_join(s->clock, NULL);
 	}
-	if (s->rep_open)
-		nng_close(s->rep);
-	if (s->pub_open)
-		nng_close(s->pub);
+	if (close_sockets(s) != 0) {
+		mpsd_log("nng did not close its sockets within 5 s (an nng 1.5.2 hang); "
+		         "leaving them to the process exit");
+		s->stuck = 1;
+		return; /* its threads may still use the contexts: nothing is freed */
+	}
 	for (mpsd_req *r = s->all; r != NULL; r = r->next_all) {
 		nng_aio_stop(r->raio);
 		nng_aio_stop(r->saio);
@@ -750,8 +833,8 @@ void mpsd_server_free(mpsd_daemon *d)
 	pthread_mutex_lock(&s->wmtx);
 	int wd_alive = s->wd_started && !s->wd_done;
 	pthread_mutex_unlock(&s->wmtx);
-	if (wd_alive)
-		return; /* the watchdog may still wake up in here: left to exit */
+	if (wd_alive || s->stuck)
+		return; /* the watchdog or nng may still wake up in here: left to exit */
 	mpsd_req *r = s->all;
 	while (r != NULL) {
 		mpsd_req *n = r->next_all;

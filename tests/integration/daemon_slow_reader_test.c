@@ -187,6 +187,14 @@ static void test_slow_reader_contexts_reused(void **state)
 			most_sending = sending;
 		served(ctl);
 		close(slow); /* the reader leaves: its queued replies are dropped */
+		/* ... once the daemon has seen the connection go */
+		for (int t = 0; t < 250; t++) {
+			contexts(ctl, &all, &sending);
+			if (sending == 0)
+				break;
+			mpst_sleep_ms(20);
+		}
+		assert_int_equal(sending, 0);
 	}
 	/* replies really queued (else this test shows nothing) */
 	assert_true(most_sending >= NCTX / 2);
