@@ -34,22 +34,11 @@ void crec_free(crec *c)
 	c->blk = NULL;
 }
 
-/* One allocation holds the packed change and, after it, its name. */
+/* One change: a block of its own (see crec_pack_all). */
 int crec_pack(crec *c, const Mpstore__Change *ch)
 {
-	const char *name = ch->name ? ch->name : "";
-	size_t      nl = strlen(name);
-	c->rev = ch->revision;
-	c->kind = ch->kind;
-	c->blk = NULL;
-	c->data = mpsd_pack_change(ch, nl + 1, &c->len);
-	if (c->data == NULL) {
-		c->name = NULL;
-		return -1;
-	}
-	c->name = (char *)c->data + c->len;
-	memcpy(c->name, name, nl + 1);
-	return 0;
+	Mpstore__Change *one = (Mpstore__Change *)ch;
+	return crec_pack_all(c, &one, 1) == 1 ? 0 : -1;
 }
 
 /*

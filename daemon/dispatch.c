@@ -19,12 +19,6 @@
 #define MPSD_MAX_OPS 100000
 
 
-static nng_msg *pack_response(mpsd_req *r, const Mpstore__Response *resp)
-{
-	(void)r;
-	return mpsd_pack_response(resp);
-}
-
 static nng_msg *error_reply(uint64_t id, Mpstore__Status st, const char *msg)
 {
 	Mpstore__Response resp;
@@ -33,7 +27,7 @@ static nng_msg *error_reply(uint64_t id, Mpstore__Status st, const char *msg)
 	resp.id = id;
 	resp.status = st;
 	resp.error = (char *)msg;
-	return pack_response(NULL, &resp);
+	return mpsd_pack_response(&resp);
 }
 
 static void req_reset(mpsd_req *r)
@@ -255,7 +249,7 @@ void dispatch_finish(mpsd_daemon *d, mpsd_req *r)
 	resp.results = r->results;
 	resp.n_results = r->nres;
 	resp.succeeded = r->succeeded;
-	nng_msg *m = pack_response(r, &resp);
+	nng_msg *m = mpsd_pack_response(&resp);
 	if (m == NULL) {
 		mpsd_log("out of memory packing a reply");
 		answer(d, r, NULL);

@@ -731,16 +731,11 @@ static void *closer_main(void *arg)
 static int close_sockets(mpsd_server *s)
 {
 	closer *k = calloc(1, sizeof(*k));
-	if (k == NULL) {
-		closer inline_k;
-		memset(&inline_k, 0, sizeof(inline_k));
-		inline_k.rep = s->rep;
-		inline_k.pub = s->pub;
-		inline_k.rep_open = s->rep_open;
-		inline_k.pub_open = s->pub_open;
-		pthread_mutex_init(&inline_k.mtx, NULL);
-		pthread_cond_init(&inline_k.cv, NULL);
-		closer_main(&inline_k);
+	if (k == NULL) { /* no memory for a helper: close here and hope */
+		if (s->rep_open)
+			nng_close(s->rep);
+		if (s->pub_open)
+			nng_close(s->pub);
 		return 0;
 	}
 	k->rep = s->rep;
@@ -754,11 +749,9 @@ static int close_sockets(mpsd_server *s)
 	pthread_cond_init(&k->cv, &ca);
 	pthread_condattr_destroy(&ca);
 	pthread_t t;
-	if (pthread_create(&t, NULL, closer_main, k) != 0) {
-		closer_main(k);
-		free(k);
-		return 0;
-	}
+	int       started = pthread_create(&t, NULL, closer_main, k) == 0;
+	if (!started)
+		closer_main(k); /* no thread: close here */
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += 5;
@@ -771,7 +764,8 @@ static int close_sockets(mpsd_server *s)
 		pthread_detach(t); /* k stays with it */
 		return -1;
 	}
-	pthread_join(t, NULL);
+	if (started)
+		pthread_join(t, NULL);
 	pthread_mutex_destroy(&k->mtx);
 	pthread_cond_destroy(&k->cv);
 	free(k);
