@@ -62,7 +62,7 @@ typedef struct chg_ctx {
 	size_t      wlen;
 	int         prefix;
 	size_t      n, cap, bytes;
-	uint64_t    last;
+	uint64_t    last, upto;
 	int         full, err;
 } chg_ctx;
 
@@ -78,6 +78,8 @@ static int chg_add(chg_ctx *cc, uint64_t rev, const char *name, const uint8_t *d
 			return 1;
 		}
 	}
+	if (rev > cc->upto)
+		return 1; /* committed, not yet published: after the reply's revision */
 	cc->last = rev;
 	if (!name_matches(cc->want, cc->wlen, cc->prefix, name))
 		return 0;
@@ -111,7 +113,7 @@ int mpsd_commit_changes(mpsd_daemon *d, mpsd_exec *x)
 {
 	mpsd_commit       *cm = d->commit;
 	const Mpstore__Op *op = x->op;
-	chg_ctx cc = {x, op->name ? op->name : "", 0, 0, 0, 0, 0, 0, 0, 0};
+	chg_ctx cc = {x, op->name ? op->name : "", 0, 0, 0, 0, 0, 0, 0, 0, 0};
 	cc.wlen = strlen(cc.want);
 	cc.prefix = (op->flags & MPSTORE__OP_FLAG__FLAG_PREFIX) != 0;
 	if (cc.wlen > 0 && cc.want[cc.wlen - 1] == '*') {
@@ -124,6 +126,7 @@ int mpsd_commit_changes(mpsd_daemon *d, mpsd_exec *x)
 	hist    *h = &cm->h;
 	pthread_mutex_lock(&h->mtx);
 	uint64_t last = h->last;
+	cc.upto = last;
 	x->res->revision = last;
 	x->res->next = -1;
 	if (from > last) {
