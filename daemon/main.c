@@ -31,8 +31,9 @@ static void usage(FILE *f)
 	    "\n"
 	    "  --listen URL          serve requests on URL (repeatable; ipc://, tcp://,\n"
 	    "                        tls+tcp://); default " DEFAULT_LISTEN "\n"
-	    "  --pub URL             publish change notifications on URL;\n"
-	    "                        default " DEFAULT_PUB " ('' for none)\n"
+	    "  --pub URL             publish change notifications on URL ('' for none);\n"
+	    "                        default: beside the first --listen (X.ipc -> X-pub.ipc,\n"
+	    "                        tcp port + 1), so " DEFAULT_PUB "\n"
 	    "  --db PATH             SQLite database file; default ./" DEFAULT_DB ";\n"
 	    "                        ':memory:' keeps nothing on disk\n"
 	    "  --durability MODE     log (default): acknowledged writes survive kill -9;\n"
@@ -238,6 +239,43 @@ static int ping_main(const char *url)
 	return ok ? 0 : 1;
 }
 
+/*
+ * The PUB address when --pub is not given: beside the first --listen
+ * address, so daemons on different addresses never clash.
+ * ipc://P.ipc -> ipc://P-pub.ipc (the defaults: ipc:///tmp/mpstore.ipc ->
+ * ipc:///tmp/mpstore-pub.ipc), other ipc://P -> ipc://P-pub,
+ * tcp:// and tls+tcp://HOST:PORT -> the same HOST, PORT + 1. Otherwise,
+ * and for plain tcp:// with an auth key (notifications would leak), the
+ * fixed default. Clients learn it from the hello (pub=URL).
+ */
+static const char *derive_pub(const mpsd_config *c)
+{
+	static char buf[320];
+	const char *l = c->listen[0];
+	size_t      n = strlen(l);
+	if (n + 4 >= sizeof(buf))
+		return DEFAULT_PUB;
+	if (strncmp(l, "ipc://", 6) == 0) {
+		if (n > 10 && strcmp(l + n - 4, ".ipc") == 0)
+			snprintf(buf, sizeof(buf), "%.*s-pub.ipc", (int)(n - 4), l);
+		else
+			snprintf(buf, sizeof(buf), "%s-pub", l);
+		return buf;
+	}
+	int tls = strncmp(l, "tls+tcp://", 10) == 0;
+	int tcp = !tls && strncmp(l, "tcp://", 6) == 0;
+	const char *colon = strrchr(l, ':');
+	if ((tls || (tcp && c->auth_len == 0)) && colon != NULL) {
+		char *end;
+		long  port = strtol(colon + 1, &end, 10);
+		if (*end == '\0' && port > 0 && port < 65535) {
+			snprintf(buf, sizeof(buf), "%.*s:%ld", (int)(colon - l), l, port + 1);
+			return buf;
+		}
+	}
+	return DEFAULT_PUB;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--ping") == 0)
@@ -270,7 +308,7 @@ int main(int argc, char **argv)
 	if (c->nlisten == 0)
 		c->listen[c->nlisten++] = DEFAULT_LISTEN;
 	if (c->pub_url == NULL)
-		c->pub_url = DEFAULT_PUB;
+		c->pub_url = derive_pub(c);
 	if (c->db_path == NULL)
 		c->db_path = DEFAULT_DB;
 	if (strcmp(c->db_path, ":memory:") == 0)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/stat.h>
 
 #include "support.h"
 
@@ -99,6 +100,40 @@ static void test_clean_sigterm_with_db(void **state)
 	mpst_daemon_cleanup(&d);
 }
 
+static int is_socket(const char *ipc_url)
+{
+	struct stat st;
+	return stat(ipc_url + 6, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* Without --pub, two daemons on different --listen addresses publish beside
+ * them (X.ipc -> X-pub.ipc) instead of both on the fixed default, where the
+ * second used to fail to start. */
+static void test_pub_beside_listen(void **state)
+{
+	(void)state;
+	mpst_daemon a, b;
+	const char *const args[] = {"--durability", "memory", NULL};
+	assert_int_equal(mpst_daemon_start_default_pub(&a, args), 0);
+	assert_int_equal(mpst_daemon_start_default_pub(&b, args), 0);
+	assert_true(is_socket(a.pub_url));
+	assert_true(is_socket(b.pub_url));
+	assert_true(strcmp(a.pub_url, b.pub_url) != 0);
+	/* and each says so, as its hello does (pub=URL) */
+	FILE *f = fopen(b.log, "r");
+	assert_non_null(f);
+	size_t n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	char want[400];
+	snprintf(want, sizeof(want), "(pub %s)", b.pub_url);
+	assert_non_null(strstr(out, want));
+	assert_int_equal(mpst_daemon_stop(&a), 0);
+	assert_int_equal(mpst_daemon_stop(&b), 0);
+	mpst_daemon_cleanup(&a);
+	mpst_daemon_cleanup(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -107,6 +142,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_url),
 	    cmocka_unit_test(test_address_in_use),
 	    cmocka_unit_test(test_clean_sigterm_with_db),
+	    cmocka_unit_test(test_pub_beside_listen),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,8 +79,10 @@ static int spawn(mpst_daemon *d)
 	argv[n++] = mpst_mpstored_path();
 	argv[n++] = "--listen";
 	argv[n++] = d->url;
-	argv[n++] = "--pub";
-	argv[n++] = d->pub_url;
+	if (!d->default_pub) {
+		argv[n++] = "--pub";
+		argv[n++] = d->pub_url;
+	}
 	argv[n++] = "--db";
 	argv[n++] = d->db;
 	for (int i = 0; d->extra != NULL && d->extra[i] != NULL && n < 46; i++)
@@ -105,7 +107,7 @@ static int spawn(mpst_daemon *d)
 	return mpst_daemon_wait_ready(d, 10000);
 }
 
-int mpst_daemon_start(mpst_daemon *d, const char *const *extra_args)
+static int prepare(mpst_daemon *d, const char *const *extra_args)
 {
 	memset(d, 0, sizeof(*d));
 	const char *tmp = getenv("TMPDIR");
@@ -121,6 +123,20 @@ int mpst_daemon_start(mpst_daemon *d, const char *const *extra_args)
 		d->extra_copy[i] = extra_args[i];
 	d->extra_copy[i] = NULL;
 	d->extra = d->extra_copy;
+	return 0;
+}
+
+int mpst_daemon_start(mpst_daemon *d, const char *const *extra_args)
+{
+	return prepare(d, extra_args) == 0 ? spawn(d) : -1;
+}
+
+int mpst_daemon_start_default_pub(mpst_daemon *d, const char *const *extra_args)
+{
+	if (prepare(d, extra_args) != 0)
+		return -1;
+	d->default_pub = 1;
+	snprintf(d->pub_url, sizeof(d->pub_url), "ipc://%s/rep-pub.ipc", d->dir);
 	return spawn(d);
 }
 

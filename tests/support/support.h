@@ -18,6 +18,7 @@ typedef struct mpst_daemon {
 	char  log[300];     /* DIR/mpstored.log: the daemon's stderr */
 	const char *const *extra;
 	const char *extra_copy[32];
+	int         default_pub; /* started without --pub */
 } mpst_daemon;
 
 const char *mpst_mpstored_path(void); /* $MPSTORED or the build's */
@@ -27,6 +28,9 @@ const char *mpst_cli_path(void);      /* $MPSTORE_CLI or the build's */
  * --db db and extra_args (NULL-terminated, or NULL); waits until it
  * answers (up to 10 s). Returns 0 or -1 (the log tells why). */
 int mpst_daemon_start(mpst_daemon *d, const char *const *extra_args);
+/* The same without --pub: the daemon derives its PUB address from its
+ * --listen address; pub_url is what it should derive (ipc://DIR/rep-pub.ipc). */
+int mpst_daemon_start_default_pub(mpst_daemon *d, const char *const *extra_args);
 /* Start again with the same directory, addresses, db and extra args. */
 int mpst_daemon_restart(mpst_daemon *d);
 /* SIGTERM and wait (up to 10 s, then SIGKILL); returns the exit status
