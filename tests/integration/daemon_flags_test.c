@@ -109,10 +109,19 @@ static int is_socket(const char *ipc_url)
 /* Without --pub, two daemons on different --listen addresses publish beside
  * them (X.ipc -> X-pub.ipc) instead of both on the fixed default, where the
  * second used to fail to start. */
+static mpst_daemon a, b;
+
+static int stop_both(void **state)
+{
+	(void)state;
+	mpst_daemon_cleanup(&a); /* by pid, also after a failed assertion */
+	mpst_daemon_cleanup(&b);
+	return 0;
+}
+
 static void test_pub_beside_listen(void **state)
 {
 	(void)state;
-	mpst_daemon a, b;
 	const char *const args[] = {"--durability", "memory", NULL};
 	assert_int_equal(mpst_daemon_start_default_pub(&a, args), 0);
 	assert_int_equal(mpst_daemon_start_default_pub(&b, args), 0);
@@ -130,8 +139,6 @@ static void test_pub_beside_listen(void **state)
 	assert_non_null(strstr(out, want));
 	assert_int_equal(mpst_daemon_stop(&a), 0);
 	assert_int_equal(mpst_daemon_stop(&b), 0);
-	mpst_daemon_cleanup(&a);
-	mpst_daemon_cleanup(&b);
 }
 
 int main(void)
@@ -142,7 +149,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_url),
 	    cmocka_unit_test(test_address_in_use),
 	    cmocka_unit_test(test_clean_sigterm_with_db),
-	    cmocka_unit_test(test_pub_beside_listen),
+	    cmocka_unit_test_teardown(test_pub_beside_listen, stop_both),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
