@@ -174,6 +174,13 @@ static void recv_cb(void *arg)
 	r->receiving = 0;
 	nng_msg *m = nng_aio_get_msg(r->raio);
 	nng_aio_set_msg(r->raio, NULL);
+	if (d->stopping) {
+		/* shutting down: unanswered, as after a crash (the client's
+		 * re-send after a restart is answered once, by its session);
+		 * after a stuck close the commit state may already be gone */
+		nng_msg_free(m);
+		return;
+	}
 	/* somebody else receives while this request is handled */
 	mpsd_req *n = req_new(d);
 	if (n != NULL)
