@@ -146,7 +146,7 @@ static void answer_jobs(mpsd_daemon *d, job *list)
 		}
 }
 
-static void go_readonly(mpsd_daemon *d, const char *why)
+void commit_go_readonly(mpsd_daemon *d, const char *why)
 {
 	if (!d->readonly) {
 		snprintf(d->readonly_why, sizeof(d->readonly_why), "%s", why);
@@ -201,7 +201,7 @@ void process_jobs(mpsd_daemon *d, job *list)
 			free(recs);
 		}
 		if (rv != 0) {
-			go_readonly(d, err);
+			commit_go_readonly(d, err);
 			/* never a false "ok": every writer of this batch hears the error */
 			for (job *j = list; j != NULL; j = j->next)
 				if (j->r != NULL && j->nrec > 0) {
@@ -213,7 +213,7 @@ void process_jobs(mpsd_daemon *d, job *list)
 			goto answer;
 		}
 	}
-	cm->batches++;
+	__atomic_add_fetch(&cm->batches, 1, __ATOMIC_RELEASE);
 	cm->committed_changes += n;
 	cm->changes_since_snap += (int64_t)n;
 	for (job *j = list; j != NULL; j = j->next)
@@ -365,7 +365,10 @@ void mpsd_commit_stats(mpsd_daemon *d, mpsd_exec *x)
 	snprintf(lines[n++], 96, "durability=%s",
 	    mpsp_durability_name((mpsp_durability)d->cfg.durability));
 	snprintf(lines[n++], 96, "committed_changes=%llu", (unsigned long long)cm->committed_changes);
-	snprintf(lines[n++], 96, "commit_batches=%llu", (unsigned long long)cm->batches);
+	snprintf(lines[n++], 96, "commit_batches=%llu",
+	    (unsigned long long)__atomic_load_n(&cm->batches, __ATOMIC_RELAXED));
+	snprintf(lines[n++], 96, "wal_syncs=%llu",
+	    (unsigned long long)__atomic_load_n(&cm->wal_syncs, __ATOMIC_RELAXED));
 	snprintf(lines[n++], 96, "snapshot_revision=%llu", (unsigned long long)cm->snap_rev);
 	snprintf(lines[n++], 96, "readonly=%d", d->readonly);
 	snprintf(lines[n++], 96, "subscribers=%d", mpsd_server_subscribers(d));
@@ -484,6 +487,10 @@ int mpsd_commit_start(mpsd_daemon *d, char *err, size_t errlen)
 		}
 		cm->thr_started = 1;
 	}
+	if (walsync_start(d) != 0) {
+		snprintf(err, errlen, "cannot start the WAL sync thread");
+		return -1;
+	}
 	return 0;
 }
 
@@ -499,6 +506,7 @@ void mpsd_commit_stop(mpsd_daemon *d)
 		pthread_mutex_unlock(&cm->mtx);
 		pthread_join(cm->thr, NULL);
 	}
+	walsync_stop(d); /* closing the database syncs it */
 	process_jobs(d, take_jobs(cm));
 	if (cm->db != NULL && !d->readonly) {
 		char err[512];

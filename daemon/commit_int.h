@@ -59,9 +59,16 @@ struct mpsd_commit {
 	int64_t         last_snap_ms;
 	uint64_t        snap_rev;
 	uint64_t        committed_changes;
-	uint64_t        batches;
+	uint64_t        batches; /* atomic: commit_walsync.c reads it */
 	int             in_snapshot; /* do_snapshot runs: snapshot requests wait */
 	hist            h;
+
+	/* log durability: the WAL synced once a second (commit_walsync.c) */
+	pthread_t       wthr;
+	int             wstarted, wstop;
+	pthread_mutex_t wmtx;
+	pthread_cond_t  wcond;
+	uint64_t        wal_syncs; /* atomic */
 };
 
 /* commit.c */
@@ -76,6 +83,10 @@ nng_msg *status_reply(mpsd_req *r, Mpstore__Status st, const char *msg, uint64_t
 void hist_add_locked(hist *h, crec *c);
 void hist_add(hist *h, crec *c);
 void publish_and_keep(mpsd_daemon *d, crec *recs, size_t n);
+void     commit_go_readonly(mpsd_daemon *d, const char *why);
+/* commit_walsync.c */
+int      walsync_start(mpsd_daemon *d);
+void     walsync_stop(mpsd_daemon *d);
 /* commit_snapshot.c */
 int  do_snapshot(mpsd_daemon *d, char *err, size_t errlen);
 void do_action(mpsd_daemon *d, job *j);

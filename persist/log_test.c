@@ -55,6 +55,38 @@ test_append_recover_order(void **state)
 	tu_rmdir(dir);
 }
 
+/* mpsp_wal_sync: syncs the WAL by path (and the directory, once); a WAL
+ * removed from under the handle is ERR_IO. */
+static void
+test_wal_sync(void **state)
+{
+	char *dir = tu_tmpdir(), *path = tu_path(dir, "m.db"), *wal = tu_path(dir, "m.db-wal");
+	mpsp *p;
+	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
+	mpsp_rec r1 = tu_rec(1, "a", "one");
+	OK_ERR(mpsp_log_append(p, &r1, 1, 0, err, sizeof(err)));
+	assert_true(tu_exists(wal));
+	assert_int_equal(p->dir_synced, 0);
+	OK_ERR(mpsp_wal_sync(p, err, sizeof(err)));
+	assert_int_equal(p->dir_synced, 1);
+	OK_ERR(mpsp_wal_sync(p, err, sizeof(err)));
+
+	assert_int_equal(unlink(wal), 0);
+	mpsp_rec r2 = tu_rec(2, "a", "two");
+	OK_ERR(mpsp_log_append(p, &r2, 1, 0, err, sizeof(err))); /* SQLite does not notice */
+	assert_int_equal(mpsp_wal_sync(p, err, sizeof(err)), MPSTORE__STATUS__ERR_IO);
+	assert_non_null(strstr(err, "m.db-wal"));
+	mpsp_close(p);
+
+	mpsp *m;
+	OK_ERR(mpsp_open(&m, ":memory:", MPSP_LOG, err, sizeof(err)));
+	OK_ERR(mpsp_wal_sync(m, err, sizeof(err))); /* nothing to sync */
+	mpsp_close(m);
+	free(wal);
+	free(path);
+	tu_rmdir(dir);
+}
+
 static int
 stop_at_two(void *arg, const mpsp_rec *r)
 {
@@ -578,6 +610,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_append_recover_order),
 		cmocka_unit_test(test_log_read),
+		cmocka_unit_test(test_wal_sync),
 		cmocka_unit_test(test_snapshot_mode_keeps_no_log),
 		cmocka_unit_test(test_disk_full),
 		cmocka_unit_test(test_batch_rows),

@@ -19,7 +19,8 @@
  * log_append, snapshot_begin/put/end and stats are called from ONE thread
  * (the daemon's commit thread). mpsp_log_read and mpsp_backup may be called
  * from any thread, concurrently with the commit thread: on a file they use
- * their own read connection (WAL readers do not block the writer). Every
+ * their own read connection (WAL readers do not block the writer), and so
+ * may mpsp_wal_sync (it uses no connection). Every
  * call on one handle is serialised by internal mutexes, so misuse is slow,
  * never unsafe.
  */
@@ -127,6 +128,16 @@ int mpsp_recover(mpsp *p, mpsp_rec_cb fn, void *arg, uint64_t *last_rev, uint64_
  */
 int mpsp_log_append(mpsp *p, const mpsp_rec *recs, size_t n, uint64_t token, char *err,
     size_t errlen);
+
+/*
+ * fdatasync the write-ahead log: every transaction committed before the
+ * call survives power loss once it returns 0. For `log` mode, whose
+ * commits do not sync (the daemon calls it once a second after commits).
+ * The WAL is opened by path: a WAL removed from under the handle is ERR_IO.
+ * The first successful call also syncs the database's directory. 0 without
+ * a file (MPSP_MEMORY, ":memory:"). Any thread, without the handle's locks.
+ */
+int mpsp_wal_sync(mpsp *p, char *err, size_t errlen);
 
 /*
  * Call fn for every log record with revision >= from_rev, in order (the

@@ -27,6 +27,7 @@ struct mpsp {
 	char           *path;   /* NULL for MPSP_MEMORY */
 	int             memdb;  /* ":memory:" */
 	int             lockfd; /* flock()ed database file, -1 if none */
+	int             dir_synced; /* mpsp_wal_sync synced the directory (atomic) */
 	sqlite3        *db;     /* main (commit thread) connection */
 	sqlite3_stmt   *st[MPSP_ST_COUNT];
 	pthread_mutex_t mu;     /* db, st, the fields below */

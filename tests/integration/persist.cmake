@@ -25,7 +25,8 @@ set(_persist_runs
   "persist_snapshot_test"
   "persist_badfile_test"
   "persist_backup_test"
-  "persist_fulldisk_test")
+  "persist_fulldisk_test"
+  "persist_walsync_test")
 foreach(r ${_persist_runs})
   list(GET r 0 exe)
   if(NOT TARGET it_${exe})

@@ -1,0 +1,72 @@
+/*
+ * commit_walsync.c - `--durability log`: the write-ahead log is synced once
+ * a second when something was committed, by a thread of its own.
+ *
+ * A `log` commit writes the WAL into the page cache and replies (a crash
+ * of the process loses nothing); without this only SQLite's checkpoints
+ * synced the file, so a power loss could take everything since the last
+ * checkpoint, however old. Now it takes at most the writes acknowledged in
+ * the last second or so (plus the sync's own duration), as Redis's
+ * `appendfsync everysec`. The sync runs beside the commit thread (it uses
+ * no SQLite connection: mpsp_wal_sync), so a slow disk never holds up
+ * commits. A failed sync turns the daemon read-only, as a failed write does.
+ */
+#include <time.h>
+
+#include "commit_int.h"
+
+static void *walsync_main(void *arg)
+{
+	mpsd_daemon *d = arg;
+	mpsd_commit *cm = d->commit;
+	uint64_t     synced = 0; /* commit batches covered by the last sync */
+	pthread_mutex_lock(&cm->wmtx);
+	while (!cm->wstop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&cm->wcond, &cm->wmtx, &ts);
+		if (cm->wstop)
+			break;
+		pthread_mutex_unlock(&cm->wmtx);
+		uint64_t b = __atomic_load_n(&cm->batches, __ATOMIC_ACQUIRE);
+		if (b != synced && !d->readonly) {
+			char err[512];
+			if (mpsp_wal_sync(cm->db, err, sizeof(err)) == 0) {
+				synced = b;
+				__atomic_add_fetch(&cm->wal_syncs, 1, __ATOMIC_RELAXED);
+			} else {
+				commit_go_readonly(d, err);
+			}
+		}
+		pthread_mutex_lock(&cm->wmtx);
+	}
+	pthread_mutex_unlock(&cm->wmtx);
+	return NULL;
+}
+
+int walsync_start(mpsd_daemon *d)
+{
+	mpsd_commit *cm = d->commit;
+	pthread_mutex_init(&cm->wmtx, NULL);
+	pthread_cond_init(&cm->wcond, NULL);
+	if (d->cfg.durability != MPSD_DUR_LOG || cm->db == NULL)
+		return 0;
+	if (pthread_create(&cm->wthr, NULL, walsync_main, d) != 0)
+		return -1;
+	cm->wstarted = 1;
+	return 0;
+}
+
+void walsync_stop(mpsd_daemon *d)
+{
+	mpsd_commit *cm = d->commit;
+	if (!cm->wstarted)
+		return;
+	pthread_mutex_lock(&cm->wmtx);
+	cm->wstop = 1;
+	pthread_cond_signal(&cm->wcond);
+	pthread_mutex_unlock(&cm->wmtx);
+	pthread_join(cm->wthr, NULL);
+	cm->wstarted = 0;
+}
