@@ -146,13 +146,19 @@ static void answer_jobs(mpsd_daemon *d, job *list)
 		}
 }
 
+/* Called by the commit thread (a failed write) and the WAL sync thread (a
+ * failed sync): the first reason is kept, and published after it is
+ * written (readers load `readonly` with acquire, then read the reason). */
 void commit_go_readonly(mpsd_daemon *d, const char *why)
 {
-	if (!d->readonly) {
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	pthread_mutex_lock(&mu);
+	if (!__atomic_load_n(&d->readonly, __ATOMIC_ACQUIRE)) {
 		snprintf(d->readonly_why, sizeof(d->readonly_why), "%s", why);
-		d->readonly = 1;
-		mpsd_log("database write failed, refusing writes until restart: %s", why);
+		__atomic_store_n(&d->readonly, 1, __ATOMIC_RELEASE);
+		mpsd_log("database write or sync failed, refusing writes until restart: %s", why);
 	}
+	pthread_mutex_unlock(&mu);
 }
 
 /* ---- the commit thread ---- */
@@ -370,7 +376,7 @@ void mpsd_commit_stats(mpsd_daemon *d, mpsd_exec *x)
 	snprintf(lines[n++], 96, "wal_syncs=%llu",
 	    (unsigned long long)__atomic_load_n(&cm->wal_syncs, __ATOMIC_RELAXED));
 	snprintf(lines[n++], 96, "snapshot_revision=%llu", (unsigned long long)cm->snap_rev);
-	snprintf(lines[n++], 96, "readonly=%d", d->readonly);
+	snprintf(lines[n++], 96, "readonly=%d", __atomic_load_n(&d->readonly, __ATOMIC_ACQUIRE));
 	snprintf(lines[n++], 96, "subscribers=%d", mpsd_server_subscribers(d));
 	size_t nctx, nsend;
 	mpsd_server_contexts(d, &nctx, &nsend);
@@ -508,13 +514,22 @@ void mpsd_commit_stop(mpsd_daemon *d)
 	}
 	walsync_stop(d); /* closing the database syncs it */
 	process_jobs(d, take_jobs(cm));
-	if (cm->db != NULL && !d->readonly) {
+	if (cm->db != NULL && !__atomic_load_n(&d->readonly, __ATOMIC_ACQUIRE)) {
 		char err[512];
 		cm->changes_since_snap = 1; /* a final snapshot even if idle */
 		if (do_snapshot(d, err, sizeof(err)) == 0)
 			mpsd_log("final snapshot at revision %llu", (unsigned long long)cm->snap_rev);
 	}
 	process_jobs(d, take_jobs(cm)); /* snapshot requests deferred by the last one */
+	if (mpsd_server_stuck(d)) {
+		/* nng's threads may still be dispatching (their close hung):
+		 * keep the state they may touch and the database open; make
+		 * what is committed durable, since the process ends with _exit */
+		char err[512];
+		if (cm->db != NULL && mpsp_wal_sync(cm->db, err, sizeof(err)) != 0)
+			mpsd_log("%s", err);
+		return;
+	}
 	mpsp_close(cm->db);
 	for (size_t i = 0; i < cm->h.n; i++)
 		crec_free(&cm->h.ring[(cm->h.head + i) % cm->h.cap]);

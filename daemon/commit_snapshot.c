@@ -51,7 +51,7 @@ int do_snapshot(mpsd_daemon *d, char *err, size_t errlen)
 		snprintf(err, errlen, "no database (durability memory)");
 		return MPSTORE__STATUS__ERR_INVALID;
 	}
-	if (d->readonly) {
+	if (__atomic_load_n(&d->readonly, __ATOMIC_ACQUIRE)) {
 		/* memory may hold changes whose commit failed (their writers
 		 * heard ERR_IO): never make them durable in a snapshot */
 		snprintf(err, errlen, "no snapshot: the database is read-only after a failed write: %s",
@@ -79,7 +79,7 @@ int do_snapshot(mpsd_daemon *d, char *err, size_t errlen)
 	 * among them wait until this snapshot is done (process_jobs). */
 	cm->in_snapshot = 1;
 	process_jobs(d, take_jobs(cm));
-	if (d->readonly) {
+	if (__atomic_load_n(&d->readonly, __ATOMIC_ACQUIRE)) {
 		snprintf(err, errlen, "no snapshot: the database is read-only after a failed write: %s",
 		    d->readonly_why);
 		rv = MPSTORE__STATUS__ERR_READONLY;

@@ -7,7 +7,8 @@
  * synced the file, so a power loss could take everything since the last
  * checkpoint, however old. Now it takes at most the writes acknowledged in
  * the last second or so (plus the sync's own duration), as Redis's
- * `appendfsync everysec`. The sync runs beside the commit thread (it uses
+ * `appendfsync everysec` (the period is one second plus the sync's own
+ * duration, which a slow disk stretches). The sync runs beside the commit thread (it uses
  * no SQLite connection: mpsp_wal_sync), so a slow disk never holds up
  * commits. A failed sync turns the daemon read-only, as a failed write does.
  */
@@ -20,22 +21,26 @@ static void *walsync_main(void *arg)
 	mpsd_daemon *d = arg;
 	mpsd_commit *cm = d->commit;
 	uint64_t     synced = 0; /* commit batches covered by the last sync */
+	int          failed = 0;
 	pthread_mutex_lock(&cm->wmtx);
 	while (!cm->wstop) {
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
+		clock_gettime(CLOCK_MONOTONIC, &ts);
 		ts.tv_sec += 1;
 		pthread_cond_timedwait(&cm->wcond, &cm->wmtx, &ts);
 		if (cm->wstop)
 			break;
 		pthread_mutex_unlock(&cm->wmtx);
+		/* after a failed write (read-only) the writes acknowledged before
+		 * it still get their sync; after a failed sync, nothing more */
 		uint64_t b = __atomic_load_n(&cm->batches, __ATOMIC_ACQUIRE);
-		if (b != synced && !d->readonly) {
+		if (b != synced && !failed) {
 			char err[512];
 			if (mpsp_wal_sync(cm->db, err, sizeof(err)) == 0) {
 				synced = b;
 				__atomic_add_fetch(&cm->wal_syncs, 1, __ATOMIC_RELAXED);
 			} else {
+				failed = 1;
 				commit_go_readonly(d, err);
 			}
 		}
@@ -48,8 +53,12 @@ static void *walsync_main(void *arg)
 int walsync_start(mpsd_daemon *d)
 {
 	mpsd_commit *cm = d->commit;
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* wall-clock steps do not delay syncs */
 	pthread_mutex_init(&cm->wmtx, NULL);
-	pthread_cond_init(&cm->wcond, NULL);
+	pthread_cond_init(&cm->wcond, &ca);
+	pthread_condattr_destroy(&ca);
 	if (d->cfg.durability != MPSD_DUR_LOG || cm->db == NULL)
 		return 0;
 	if (pthread_create(&cm->wthr, NULL, walsync_main, d) != 0)
@@ -61,12 +70,12 @@ int walsync_start(mpsd_daemon *d)
 void walsync_stop(mpsd_daemon *d)
 {
 	mpsd_commit *cm = d->commit;
-	if (!cm->wstarted)
-		return;
-	pthread_mutex_lock(&cm->wmtx);
-	cm->wstop = 1;
-	pthread_cond_signal(&cm->wcond);
-	pthread_mutex_unlock(&cm->wmtx);
-	pthread_join(cm->wthr, NULL);
-	cm->wstarted = 0;
+	if (cm->wstarted) {
+		pthread_mutex_lock(&cm->wmtx);
+		cm->wstop = 1;
+		pthread_cond_signal(&cm->wcond);
+		pthread_mutex_unlock(&cm->wmtx);
+		pthread_join(cm->wthr, NULL);
+		cm->wstarted = 0;
+	}
 }

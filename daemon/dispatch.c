@@ -157,7 +157,7 @@ int dispatch_exec_op(mpsd_daemon *d, mpsd_req *r, mpsd_exec *x)
 	int                w = dispatch_is_write(d, op);
 	if (w) {
 		r->writes = 1;
-		if (d->readonly)
+		if (__atomic_load_n(&d->readonly, __ATOMIC_ACQUIRE))
 			return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_READONLY,
 			    "the daemon refuses writes: %s", d->readonly_why);
 	}

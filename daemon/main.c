@@ -33,7 +33,8 @@ static void usage(FILE *f)
 	    "                        tls+tcp://); default " DEFAULT_LISTEN "\n"
 	    "  --pub URL             publish change notifications on URL ('' for none);\n"
 	    "                        default: beside the first --listen (X.ipc -> X-pub.ipc,\n"
-	    "                        tcp port + 1), so " DEFAULT_PUB "\n"
+	    "                        tcp port + 1 unless a key is set), so\n"
+	    "                        " DEFAULT_PUB "\n"
 	    "  --db PATH             SQLite database file; default ./" DEFAULT_DB ";\n"
 	    "                        ':memory:' keeps nothing on disk\n"
 	    "  --durability MODE     log (default): acknowledged writes survive kill -9;\n"
@@ -245,8 +246,10 @@ static int ping_main(const char *url)
  * ipc://P.ipc -> ipc://P-pub.ipc (the defaults: ipc:///tmp/mpstore.ipc ->
  * ipc:///tmp/mpstore-pub.ipc), other ipc://P -> ipc://P-pub,
  * tcp:// and tls+tcp://HOST:PORT -> the same HOST, PORT + 1. Otherwise,
- * and for plain tcp:// with an auth key (notifications would leak), the
- * fixed default. Clients learn it from the hello (pub=URL).
+ * and for any TCP listener when an auth key is set (the PUB socket cannot
+ * check keys, and nng's TLS does not check client certificates: anyone
+ * reaching the port could read every change), the fixed local default.
+ * Clients learn it from the hello (pub=URL).
  */
 static const char *derive_pub(const mpsd_config *c)
 {
@@ -265,7 +268,7 @@ static const char *derive_pub(const mpsd_config *c)
 	int tls = strncmp(l, "tls+tcp://", 10) == 0;
 	int tcp = !tls && strncmp(l, "tcp://", 6) == 0;
 	const char *colon = strrchr(l, ':');
-	if ((tls || (tcp && c->auth_len == 0)) && colon != NULL) {
+	if ((tls || tcp) && c->auth_len == 0 && colon != NULL) {
 		char *end;
 		long  port = strtol(colon + 1, &end, 10);
 		if (*end == '\0' && port > 0 && port < 65535) {

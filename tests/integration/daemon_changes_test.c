@@ -155,8 +155,8 @@ static void test_changes_never_above_reported_revision(void **state)
 	assert_int_equal(failures, 0);
 	assert_int_equal(above, 0);
 	assert_true(reads > 50);
-	assert_true(nonempty > reads / 2); /* the reads did come from the log */
-	assert_true(writes > 1000);
+	assert_true(nonempty > reads / 2); /* --history 0: every one read the log */
+	assert_true(writes > 300);
 }
 
 static int setup(void **state)

@@ -19,6 +19,24 @@ static long long wait_stat(mps_client *c, const char *key, long long want, int m
 	return v;
 }
 
+/* Wait until wal_syncs stays the same for steady_ms (up to ms): every
+ * commit made so far is synced and no sync is due. Its value. */
+static long long wait_steady(mps_client *c, int steady_ms, int ms)
+{
+	long long end = mpst_now_ms() + ms, v = pt_stat(c, "wal_syncs"), since = mpst_now_ms();
+	while (mpst_now_ms() < end) {
+		mpst_sleep_ms(100);
+		long long w = pt_stat(c, "wal_syncs");
+		if (w != v) {
+			v = w;
+			since = mpst_now_ms();
+		} else if (mpst_now_ms() - since >= steady_ms) {
+			return v;
+		}
+	}
+	PT_FAIL("wal_syncs never settled (last %lld)", v);
+}
+
 static void syncs_follow_writes(void)
 {
 	const char *args[] = {"--durability", "log", "--snapshot-interval", "0", NULL};
@@ -31,6 +49,8 @@ static void syncs_follow_writes(void)
 	PT_OK(mps_value_add(c, "n", &one, NULL));
 	long long s1 = wait_stat(c, "wal_syncs", 1, 3000);
 	PT_TRUE(s1 >= 1, "a sync within 3 s of a write (wal_syncs=%lld)", s1);
+	/* the two commits above may take two syncs: let them settle */
+	s1 = wait_steady(c, 1500, 6000);
 	/* idle: the count stays (the stats op itself writes nothing) */
 	mpst_sleep_ms(2500);
 	long long s2 = pt_stat(c, "wal_syncs");
@@ -48,6 +68,7 @@ static void syncs_follow_writes(void)
 	    s2, s3, writes);
 
 	/* the WAL goes away: the next sync fails and the daemon stops acking */
+	wait_steady(c, 1500, 6000); /* no sync due: the write below comes first */
 	char wal[400];
 	snprintf(wal, sizeof(wal), "%s-wal", d.db);
 	PT_TRUE(unlink(wal) == 0, "unlink %s: %s", wal, strerror(errno));
