@@ -299,8 +299,13 @@ int main(int argc, char **argv)
 	int rv = parse_args(argc, argv, c);
 	if (rv != 0)
 		return rv;
-	if (c->auth_len > 0 && c->pub_url != NULL && strncmp(c->pub_url, "tcp://", 6) == 0) {
-		/* the key guards requests; notifications on plain TCP would leak */
+	if (c->nlisten == 0)
+		c->listen[c->nlisten++] = DEFAULT_LISTEN;
+	if (c->pub_url == NULL)
+		c->pub_url = derive_pub(c);
+	if (c->auth_len > 0 && strncmp(c->pub_url, "tcp://", 6) == 0) {
+		/* the key guards requests; notifications on plain TCP would leak
+		 * (checked after the default too: it must never pick one) */
 		fprintf(stderr, "mpstored: with an auth key, --pub must be ipc://, tls+tcp:// or ''\n");
 		return 2;
 	}
@@ -308,10 +313,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mpstored: --tls-cert and --tls-key go together\n");
 		return 2;
 	}
-	if (c->nlisten == 0)
-		c->listen[c->nlisten++] = DEFAULT_LISTEN;
-	if (c->pub_url == NULL)
-		c->pub_url = derive_pub(c);
 	if (c->db_path == NULL)
 		c->db_path = DEFAULT_DB;
 	if (strcmp(c->db_path, ":memory:") == 0)

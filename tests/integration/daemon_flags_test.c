@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "support.h"
 
@@ -141,6 +144,75 @@ static void test_pub_beside_listen(void **state)
 	assert_int_equal(mpst_daemon_stop(&b), 0);
 }
 
+static pid_t tcp_pid = -1;
+static char  tcp_log[300];
+
+static int stop_tcp(void **state)
+{
+	(void)state;
+	if (tcp_pid > 0) {
+		kill(tcp_pid, SIGKILL);
+		waitpid(tcp_pid, NULL, 0);
+		tcp_pid = -1;
+	}
+	if (tcp_log[0])
+		unlink(tcp_log);
+	return 0;
+}
+
+/* The daemon's stderr so far, into out; 1 once it says it is serving. */
+static int read_log(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	size_t n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	return strstr(out, "serving") != NULL;
+}
+
+/* Without --pub, a tcp:// listener on port P publishes on port P + 1. */
+static void test_pub_beside_tcp_listen(void **state)
+{
+	(void)state;
+	const char *tmp = getenv("TMPDIR");
+	snprintf(tcp_log, sizeof(tcp_log), "%s/mpst-tcp-%d.log", tmp ? tmp : "/tmp", (int)getpid());
+	int served = 0, port = 0;
+	for (int attempt = 0; attempt < 8 && !served; attempt++) {
+		stop_tcp(NULL);
+		port = 20000 + (int)((getpid() * 7919 + attempt * 104729) % 20000) * 2;
+		char url[64];
+		snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+		tcp_pid = fork();
+		assert_true(tcp_pid >= 0);
+		if (tcp_pid == 0) {
+			int fd = open(tcp_log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+			if (fd >= 0) {
+				dup2(fd, 2);
+				close(fd);
+			}
+			execl(mpst_mpstored_path(), mpst_mpstored_path(), "--listen", url, "--db", ":memory:",
+			    "--durability", "memory", (char *)NULL);
+			_exit(127);
+		}
+		for (int i = 0; i < 250 && !served; i++) { /* up to 5 s */
+			if (waitpid(tcp_pid, NULL, WNOHANG) == tcp_pid) {
+				tcp_pid = -1; /* a port in use: try another */
+				break;
+			}
+			served = read_log(tcp_log);
+			if (!served)
+				mpst_sleep_ms(20);
+		}
+	}
+	assert_true(served);
+	char want[80];
+	snprintf(want, sizeof(want), "(pub tcp://127.0.0.1:%d)", port + 1);
+	if (strstr(out, want) == NULL)
+		fail_msg("want %s in: %s", want, out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +222,7 @@ int main(void)
 	    cmocka_unit_test(test_address_in_use),
 	    cmocka_unit_test(test_clean_sigterm_with_db),
 	    cmocka_unit_test_teardown(test_pub_beside_listen, stop_both),
+	    cmocka_unit_test_teardown(test_pub_beside_tcp_listen, stop_tcp),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
