@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""manager_bench.py - Python multiprocessing.Manager() baseline for mpstore-bench.
+"""manager_bench.py - Python multiprocessing.Manager() baseline for mpstore-bench,
+and the same tests on mpstore's Python package (--manager mpstore).
 
 Runs the same tests as mpstore-bench against a Manager() server process, with
 N worker processes (like `mpstore-bench --procs`), and prints the same CSV as
@@ -22,6 +23,15 @@ Tests (each op is what a Manager user writes today):
   qput        q.put(x)                       (manager.Queue)
   qget        q.get()                        (manager.Queue, prefilled)
 
+With --manager mpstore (clients/python on PYTHONPATH) the same code runs on
+mpstore.Manager(), and these tests of what only mpstore has run too:
+  incr_add    v.add(1)                       (one atomic op)
+  append_batch, dset_batch, qput_batch
+              the same calls inside mpstore.batch(): 100 per request
+              (latency: the batch's time divided by 100)
+  mdget       d[key] on d.mirror()           (a local copy kept current by
+                                              a watch: no request per read)
+
 Latency is measured per op from call to return. rps is the total number of
 ops of all processes divided by the wall time from the start barrier to the
 last process finishing. Standard library only.
@@ -33,7 +43,9 @@ import sys
 import time
 
 ALL_TESTS = ["incr", "incr_racy", "incr_shm", "append", "dset", "dget", "qput", "qget"]
+MPSTORE_TESTS = ["incr_add", "append_batch", "dset_batch", "qput_batch", "mdget"]
 DEFAULT_TESTS = ["incr", "append", "dset", "dget", "qput", "qget"]
+BATCH = 100
 HEADER = ('"test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",'
           '"p95_latency_ms","p99_latency_ms","max_latency_ms"')
 
@@ -96,6 +108,41 @@ def worker(test, idx, nops, objs, payload, keyspace, barrier, out):
             t0 = pc()
             q.get()
             lat[i] = pc() - t0
+    elif test == "incr_add":
+        (v,) = objs
+        for i in range(nops):
+            t0 = pc()
+            v.add(1)
+            lat[i] = pc() - t0
+    elif test in ("append_batch", "dset_batch", "qput_batch"):
+        import mpstore
+        (obj,) = objs
+        keys = ["key:%d" % ((idx * nops + i) % keyspace) for i in range(nops)]
+        for start in range(0, nops, BATCH):
+            t0 = pc()
+            with mpstore.batch(obj):
+                for i in range(start, min(nops, start + BATCH)):
+                    if test == "append_batch":
+                        obj.append(payload)
+                    elif test == "dset_batch":
+                        obj[keys[i]] = payload
+                    else:
+                        obj.put(payload)
+            t = pc() - t0
+            n = min(nops, start + BATCH) - start
+            for i in range(start, start + n):
+                lat[i] = t // n
+    elif test == "mdget":
+        (d,) = objs
+        m = d.mirror()
+        m.sync(60)
+        keys = ["key:%d" % ((idx * nops + i) % keyspace) for i in range(nops)]
+        for i in range(nops):
+            k = keys[i]
+            t0 = pc()
+            m[k]
+            lat[i] = pc() - t0
+        m.close()
     else:
         raise SystemExit("unknown test " + test)
     out.send((pc(), lat))
@@ -114,15 +161,21 @@ def run_test(mgr, test, procs, nreq, payload, keyspace, verify):
     per = [nreq // procs + (1 if i < nreq % procs else 0) for i in range(procs)]
     if test == "incr":
         objs = (mgr.Value("i", 0), mgr.Lock())
+    elif test == "incr_add":
+        objs = (mgr.Value("i", 0),)
+    elif test == "append_batch":
+        objs = (mgr.list(),)
+    elif test == "qput_batch":
+        objs = (mgr.Queue(),)
     elif test == "incr_racy":
         objs = (mgr.Value("i", 0),)
     elif test == "incr_shm":
         objs = (mp.Value("q", 0),)
     elif test == "append":
         objs = (mgr.list(),)
-    elif test in ("dset", "dget"):
+    elif test in ("dset", "dget", "dset_batch", "mdget"):
         d = mgr.dict()
-        if test == "dget":
+        if test in ("dget", "mdget"):
             d.update({"key:%d" % i: payload for i in range(min(keyspace, nreq))})
         objs = (d,)
     elif test in ("qput", "qget"):
@@ -156,13 +209,13 @@ def run_test(mgr, test, procs, nreq, payload, keyspace, verify):
     wall = max(1, t_end - t0)
     if verify:
         check = None
-        if test == "incr":
+        if test in ("incr", "incr_add"):
             check = objs[0].value == nreq
         elif test == "incr_shm":
             check = objs[0].value == nreq
-        elif test == "append":
+        elif test in ("append", "append_batch"):
             check = len(objs[0]) == nreq
-        elif test == "qput":
+        elif test in ("qput", "qput_batch"):
             check = objs[0].qsize() == nreq
         elif test == "qget":
             check = objs[0].qsize() == 0
@@ -186,18 +239,26 @@ def main():
     ap.add_argument("--csv", action="store_true", help="CSV output (the default)")
     ap.add_argument("--verify", action="store_true", help="check final counts")
     ap.add_argument("--start-method", default="fork", choices=["fork", "spawn", "forkserver"])
+    ap.add_argument("--manager", default="multiprocessing", choices=["multiprocessing", "mpstore"],
+                    help="whose Manager() (mpstore: clients/python on PYTHONPATH)")
     a = ap.parse_args()
-    tests = ALL_TESTS if a.tests == "all" else [t for t in a.tests.split(",") if t]
+    known = ALL_TESTS + (MPSTORE_TESTS if a.manager == "mpstore" else [])
+    tests = known if a.tests == "all" else [t for t in a.tests.split(",") if t]
     for t in tests:
-        if t not in ALL_TESTS:
-            ap.error("unknown test %r" % t)
+        if t not in known:
+            ap.error("unknown test %r (for --manager %s)" % (t, a.manager))
     if a.procs < 1 or a.requests < a.procs:
         ap.error("need procs >= 1 and requests >= procs")
     mp.set_start_method(a.start_method)
     payload = "x" * a.datasize
     print(HEADER)
     sys.stdout.flush()
-    with mp.Manager() as mgr:
+    if a.manager == "mpstore":
+        import mpstore
+        manager = mpstore.Manager
+    else:
+        manager = mp.Manager
+    with manager() as mgr:
         for t in tests:
             row = run_test(mgr, t, a.procs, a.requests, payload, a.keyspace, a.verify)
             print('"%s","%.2f","%.3f","%.3f","%.3f","%.3f","%.3f","%.3f"' % row)

@@ -29,6 +29,14 @@ from ._watch import Change, DictMirror, ListMirror, Mirror, ValueMirror, Watch  
 __version__ = _core.LIB_VERSION
 
 
+def batch(obj):
+    """``with mpstore.batch(proxy or manager): ...``: Manager.batch(), also
+    where there is only a proxy (a worker process): in this thread, calls
+    that return nothing are queued and sent together at the end."""
+    from ._manager import _Batch
+    return _Batch(obj._conn if isinstance(obj, BaseProxy) else obj._live_conn())
+
+
 def watch(proxy, from_revision=0, resync_first=False, timeout=None):
     """proxy.watch(...), also for a Namespace (whose attributes are all its own)."""
     return BaseProxy.watch(proxy, from_revision, resync_first, timeout)
@@ -43,4 +51,4 @@ __all__ = ["Manager", "SyncManager", "Error", "ConnectionError", "Authentication
            "ContainerGone", "KindError", "ForkError", "BaseProxy", "ListProxy", "DictProxy",
            "NamespaceProxy", "ValueProxy", "ArrayProxy", "QueueProxy", "AcquirerProxy",
            "ConditionProxy", "EventProxy", "BarrierProxy", "Change", "Watch", "Mirror",
-           "ListMirror", "DictMirror", "ValueMirror", "watch", "mirror"]
+           "ListMirror", "DictMirror", "ValueMirror", "batch", "watch", "mirror"]

@@ -30,19 +30,17 @@ _live = weakref.WeakSet()  # daemons started by this process
 
 
 def _after_fork_in_child():
-    # a forked child must not keep its parent's daemon alive: swap its copy
-    # of the guard's pipe for /dev/null (the file object stays valid)
+    # a forked child must not keep its parent's daemon alive: it closes its
+    # copy of the guard's pipe, and must not stop the daemon either
     for d in list(_live):
-        p = d.proc
-        if p is not None and p.stdin is not None:
-            null = os.open(os.devnull, os.O_WRONLY)
-            try:
-                os.dup2(null, p.stdin.fileno())
-            except OSError:
-                pass
-            os.close(null)
+        p, d.proc = d.proc, None
+        if p is not None:
             p.returncode = 0  # not the child's to wait for (and no warning when freed)
-        d.proc = None  # and must not stop it
+            for f in (p.stdin, p.stdout):
+                try:
+                    f.close()
+                except (OSError, AttributeError):
+                    pass
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

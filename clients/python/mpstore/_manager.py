@@ -52,13 +52,14 @@ def address_url(address):
     return "ipc://" + os.path.abspath(address)
 
 
-def _name_arg(first, name):
-    """A str first positional argument names the container."""
-    if isinstance(first, str):
+def _named(args, name):
+    """(args, name): a str first positional argument names the container
+    (``m.list('jobs', [1])``), the rest are the factory's own."""
+    if args and isinstance(args[0], str):
         if name is not None:
             raise TypeError("name given twice")
-        return None, first
-    return first, name
+        return args[1:], args[0]
+    return args, name
 
 
 class _Batch:
@@ -266,18 +267,19 @@ class SyncManager:
     def _proxy(self, cls, name, typeid=None, **kw):
         return cls(self._conn, name, self, typeid, **kw)
 
-    def list(self, sequence=(), *, name=None):
-        """A shared list (``list('jobs')`` names it; see docs/python.md)."""
-        sequence, name = _name_arg(sequence, name)
-        values = list(sequence or ())
+    def list(self, *args, name=None, sequence=()):
+        """list(sequence=()): a shared list; ``list('jobs', [...])`` names it."""
+        args, name = _named(args, name)
+        if len(args) > 1:
+            raise TypeError("list() takes at most one sequence")
+        values = list(args[0] if args else sequence)
         name, _ = self._make(C.KIND_LIST, name, init=lambda n: [
             (C.OP_LIST_EXTEND, n, NOVAL, 0, 0, 0, 0, NOVAL, values)] if values else [])
         return self._proxy(ListProxy, name)
 
     def dict(self, *args, name=None, **kwargs):
         """A shared dict: dict()'s arguments; ``dict('jobs')`` names it."""
-        if args and isinstance(args[0], str):
-            args, name = args[1:], _name_arg(args[0], name)[1]
+        args, name = _named(args, name)
         pairs = list(dict(*args, **kwargs).items())
 
         def init(n):
@@ -290,8 +292,9 @@ class SyncManager:
 
     def Namespace(self, *args, name=None, **kwds):
         """A shared namespace; ``Namespace('cfg')`` names it."""
+        args, name = _named(args, name)
         if args:
-            _, name = _name_arg(args[0], name)
+            raise TypeError("Namespace() takes keyword arguments only (and a name)")
         name, _ = self._make(C.KIND_NAMESPACE, name, init=lambda n: [
             (C.OP_DICT_SET, n, v, 0, 0, 0, 0, k) for k, v in kwds.items()])
         return self._proxy(NamespaceProxy, name)
@@ -322,18 +325,19 @@ class SyncManager:
                                     % (name, info[I_ELEM], typecode))
         return self._proxy(ArrayProxy, name, typecode=typecode)
 
-    def Queue(self, maxsize=0, *, name=None, _typeid="Queue"):
-        """A shared queue.Queue(maxsize); ``Queue('jobs')`` names it."""
-        maxsize, name = _name_arg(maxsize, name)
-        maxsize = maxsize or 0
+    def Queue(self, *args, name=None, maxsize=0, _typeid="Queue"):
+        """Queue(maxsize=0): a shared queue.Queue; ``Queue('jobs', 10)`` names it."""
+        args, name = _named(args, name)
+        maxsize = (args[0] if args else maxsize) or 0
         if maxsize < 0:
             maxsize = 0  # queue.Queue: <= 0 is unbounded
         name, info = self._make(C.KIND_QUEUE, name, count=maxsize)
         return self._proxy(QueueProxy, name, _typeid, maxsize=info[7])
 
-    def JoinableQueue(self, maxsize=0, *, name=None):
+    def JoinableQueue(self, *args, name=None, maxsize=0):
         """The same as Queue (Python's manager serves both as queue.Queue)."""
-        return self.Queue(maxsize, name=name, _typeid="JoinableQueue")
+        args, name = _named(args, name)
+        return self.Queue(*args, name=name, maxsize=maxsize, _typeid="JoinableQueue")
 
     def _acquirer(self, kind, typeid, name, count=0, cls=AcquirerProxy):
         name, _ = self._make(kind, name, count=count)
@@ -346,23 +350,24 @@ class SyncManager:
     def RLock(self, name=None):
         return self._acquirer(C.KIND_RLOCK, "RLock", name)
 
-    def Semaphore(self, value=1, *, name=None):
-        value, name = _name_arg(value, name)
-        value = 1 if value is None else value
+    def Semaphore(self, *args, name=None, value=1):
+        args, name = _named(args, name)
+        value = args[0] if args else value
         if value < 0:
             raise ValueError("semaphore initial value must be >= 0")
         return self._acquirer(C.KIND_SEMAPHORE, "Semaphore", name, value)
 
-    def BoundedSemaphore(self, value=1, *, name=None):
-        value, name = _name_arg(value, name)
-        value = 1 if value is None else value
+    def BoundedSemaphore(self, *args, name=None, value=1):
+        args, name = _named(args, name)
+        value = args[0] if args else value
         if value < 0:
             raise ValueError("semaphore initial value must be >= 0")
         return self._acquirer(C.KIND_BOUNDED_SEMAPHORE, "BoundedSemaphore", name, value)
 
-    def Condition(self, lock=None, *, name=None):
+    def Condition(self, *args, name=None, lock=None):
         """A shared condition with its own re-entrant lock."""
-        lock, name = _name_arg(lock, name)
+        args, name = _named(args, name)
+        lock = args[0] if args else lock
         if lock is not None:
             raise NotImplementedError("an mpstore Condition has its own lock: "
                                       "Condition(lock) is not supported")

@@ -28,7 +28,7 @@ def _deadline(block, timeout):
     """None (forever), or a monotonic deadline (now for a non-blocking call)."""
     if not block:
         return time.monotonic()
-    if timeout is None or timeout == -1:
+    if timeout is None:
         return None
     if timeout < 0:
         raise ValueError("'timeout' must be a non-negative number")
@@ -143,7 +143,7 @@ class QueueProxy(_Waiter):
 def _acquire_args(blocking, timeout):
     if not blocking and timeout not in (None, -1):
         raise ValueError("can't specify a timeout for a non-blocking call")
-    return _deadline(blocking, timeout)
+    return _deadline(blocking, None if timeout == -1 else timeout)  # threading's -1: forever
 
 
 @register
