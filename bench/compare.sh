@@ -22,6 +22,7 @@
 #   mpstored (--durability memory; log; fsync) + mpstore-bench
 #     -t incr,append,dset,... at the same -c/-P
 #   bench/manager_bench.py with 1 and 4 processes (and 10, 50 for the plot)
+#   bench/manager_bench.py --manager mpstore (the Python package) with 1 and 4
 #   bench/echo_bench: the bare nng REQ/REP ceiling
 #   scaling: mpstore-bench --prefill 1000 / 100000 (/ 10000000 with --big)
 #   memory: a 1,000,000-entry dict of small strings, mpstored vs a Redis hash
@@ -358,6 +359,21 @@ for p in 10 50; do
 	timeout $TMO python3 "$here/manager_bench.py" -p $p -n "$N_MGR" -t incr,append,dset \
 		>"$res/manager_p${p}.csv"
 done
+
+log "Python: mpstore.Manager() (clients/python)"
+# forkserver until libmpstore's handles are fork-safe (docs/python.md); the
+# per-op costs do not depend on the start method
+PYPKG=$build/clients/python
+if [ -f "$PYPKG/mpstore/__init__.py" ]; then
+	for p in 1 4; do
+		MPSTORED=$MPSTORED PYTHONPATH=$PYPKG timeout $TMO python3 "$here/manager_bench.py" \
+			--manager mpstore --start-method forkserver -p $p -n "$N_MGR" \
+			-t incr,incr_add,append,dset,dget,qput,qget,append_batch,dset_batch,qput_batch,mdget \
+			>"$res/mpstore_py_p${p}.csv"
+	done
+else
+	log "clients/python not built (python3-dev missing?): skipped"
+fi
 
 log "report"
 if [ $docs = 1 ]; then

@@ -208,6 +208,35 @@ def main():
              "are a Manager list, dict and Queue.")
     L.append("")
 
+    # --- the Python package (clients/python) against Manager ---
+    pys = {p: load(res, "mpstore_py_p%d" % p) for p in (1, 4)}
+    if any(pys.values()):
+        L.append("### mpstore's Python package vs multiprocessing.Manager() (ops/s; "
+                 "bench/manager_bench.py, clients are processes)")
+        L.append("")
+        L.append("| test | processes | mpstore.Manager() | multiprocessing.Manager() | ratio "
+                 "| target |")
+        L.append("| --- | ---: | ---: | ---: | ---: | ---: |")
+        rows = [("incr", "incr", ">= 2"), ("append", "append", ">= 2"),
+                ("dset", "dset", ">= 2"), ("dget", "dget", ">= 2"), ("qput", "qput", ">= 2"),
+                ("qget", "qget", ">= 2"), ("incr_add", "incr", ">= 10"),
+                ("append_batch", "append", ">= 10"), ("dset_batch", "dset", ">= 10"),
+                ("qput_batch", "qput", ">= 10"), ("mdget", "dget", ">= 100")]
+        for p in (1, 4):
+            gt = load(res, "manager_p%d" % p)
+            for t, base, target in rows:
+                a, b = rps(pys[p], t), rps(gt, base)
+                name = t if t == base else "%s (vs %s)" % (t, base)
+                L.append("| {} | {} | {} | {} | {} | {} |".format(
+                    name, p, fmt(a), fmt(b), ratio(a, b), target if p == 1 else ""))
+        L.append("")
+        L.append("The same program on both (`incr` is `with lock: v.value += 1`); `incr_add` "
+                 "is `v.add(1)`, one atomic op; `*_batch` make the same calls inside "
+                 "`mpstore.batch()` (100 per request); `mdget` reads `d.mirror()`. The "
+                 "targets are issue 14's, for one process one op at a time, for the batch "
+                 "forms and for mirror reads.")
+        L.append("")
+
     # --- issue 3: log vs memory ---
     L.append("### Durability cost: `log` and `fsync` against in-memory (ops/s)")
     L.append("")

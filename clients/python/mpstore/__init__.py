@@ -16,6 +16,7 @@ except ImportError as e:  # pragma: no cover - a build problem, said plainly
                       "clients/python with CMake or pip (%s)" % e) from e
 
 from . import _codec  # noqa: F401  (installs the value encoding)
+from ._codec import Message  # noqa: F401
 from ._errors import (AuthenticationError, ConnectionError, ContainerGone, Error,  # noqa: F401
                       ForkError, KindError)
 from ._manager import Manager, SyncManager  # noqa: F401
@@ -51,4 +52,4 @@ __all__ = ["Manager", "SyncManager", "Error", "ConnectionError", "Authentication
            "ContainerGone", "KindError", "ForkError", "BaseProxy", "ListProxy", "DictProxy",
            "NamespaceProxy", "ValueProxy", "ArrayProxy", "QueueProxy", "AcquirerProxy",
            "ConditionProxy", "EventProxy", "BarrierProxy", "Change", "Watch", "Mirror",
-           "ListMirror", "DictMirror", "ValueMirror", "batch", "watch", "mirror"]
+           "ListMirror", "DictMirror", "ValueMirror", "Message", "batch", "watch", "mirror"]

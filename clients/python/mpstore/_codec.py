@@ -15,6 +15,11 @@ reference to the container, resolved against the daemon the value is read
 from. Reading it back gives a proxy of the same container (shared, as with
 Python 3.6+'s managers); anything else comes back as a copy.
 
+Protobuf messages (an object of a class protoc generated, or
+:class:`Message` bytes) are sent as messages, for containers typed with a
+message type (docs/schemas.md); their elements come back as the message's
+encoding (bytes): ``Job.FromString(jobs[0])``.
+
 Keys (dicts). A dict container has string keys; a ``str`` key is stored as
 it is unless it begins with U+001F or contains NUL. Other keys::
 
@@ -57,10 +62,20 @@ class _Unpickler(pickle.Unpickler):
         return _rebuild_ref(pid[1], pid[2], pid[3], self._ctx)
 
 
+class Message(bytes):
+    """The protobuf encoding of a message, to store as a message (in a
+    container typed with a message type) rather than as bytes."""
+
+
 def encode(obj):
-    """bytes for a value the store has no scalar for (called by _core)."""
+    """bytes for a value the store has no scalar for (called by _core); a
+    1-tuple (bytes,) for a protobuf message."""
     if type(obj) is bytes:
         return _BYTES + obj
+    if isinstance(obj, Message):
+        return (bytes(obj),)
+    if hasattr(obj, "SerializeToString") and hasattr(obj, "DESCRIPTOR"):
+        return (obj.SerializeToString(),)  # a generated protobuf class's object
     buf = io.BytesIO()
     buf.write(_PICKLED)
     _Pickler(buf, protocol=5).dump(obj)

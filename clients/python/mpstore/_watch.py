@@ -7,7 +7,6 @@ belongs to the process that opened it (its thread lives there): a forked
 child opens its own.
 """
 import collections
-import os
 import time
 
 from . import _codec
@@ -64,7 +63,6 @@ class Watch:
     def __init__(self, proxy, from_revision=0, resync_first=False, timeout=None):
         self._proxy = proxy
         self._timeout = timeout
-        self._pid = os.getpid()
         flags = C.WATCH_F_RESYNC_FIRST if resync_first else 0
         try:
             self._w = C.Watcher(proxy._conn.client(), proxy._name, None, from_revision, flags)
@@ -82,8 +80,6 @@ class Watch:
 
     def next(self, timeout=None):
         """The next change, or None when none came within timeout seconds."""
-        if os.getpid() != self._pid:
-            raise RuntimeError("a Watch belongs to the process that opened it")
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             ms = 500 if deadline is None else max(0, min(500, int((deadline - time.monotonic())
@@ -108,8 +104,7 @@ class Watch:
         return self._w.stats()
 
     def close(self):
-        if os.getpid() == self._pid:
-            self._w.close()
+        self._w.close()  # in a forked child: abandoned, not closed (_core)
 
     def __enter__(self):
         return self
@@ -118,28 +113,27 @@ class Watch:
         self.close()
 
 
-class Mirror:
+class Mirror(C.Mirror):
     """A read-only local copy of one container, kept current by a watch.
     Reads never ask the daemon; everything one read returns is at one
-    revision (``revision``)."""
+    revision (``revision``). ``m[key]`` is read in C."""
 
-    def __init__(self, proxy, timeout):
+    def __init__(self, proxy, timeout, enc=None):
         self._proxy = proxy
-        self._pid = os.getpid()
         try:
-            self._m = C.Mirror(proxy._conn.client(), proxy._name, None,
-                               int((timeout or 5.0) * 1000))
+            super().__init__(proxy._conn.client(), proxy._name, None,
+                             int((timeout or 5.0) * 1000), enc)
         except C.Error as e:
             raise proxy._error(e) from None
 
     @property
     def revision(self):
-        return self._m.revision()
+        return self._revision()
 
     def wait_revision(self, revision, timeout=None):
         """Wait until the copy has every change up to revision; False on
         timeout."""
-        return self._m.wait_revision(revision, -1 if timeout is None else int(timeout * 1000))
+        return self._wait_revision(revision, -1 if timeout is None else int(timeout * 1000))
 
     def sync(self, timeout=None):
         """Wait until the copy has every change the daemon had committed
@@ -148,8 +142,7 @@ class Mirror:
         return self.wait_revision(rev, timeout)
 
     def close(self):
-        if os.getpid() == self._pid:
-            self._m.close()
+        self._close()  # in a forked child: abandoned, not closed (_core)
 
     def __enter__(self):
         return self
@@ -157,32 +150,24 @@ class Mirror:
     def __exit__(self, *exc):
         self.close()
 
+    def __len__(self):
+        return self._len()
+
     def __repr__(self):
         return "<%s of %r at revision %d>" % (type(self).__name__, self._proxy._name,
                                              self.revision)
-
-    def _get(self, fn, arg, missing):
-        try:
-            return fn(arg)
-        except C.Error as e:
-            if e.args[0] in (C.ERR_INDEX, C.ERR_NO_KEY):
-                raise missing from None
-            raise self._proxy._error(e) from None
 
 
 class ListMirror(Mirror):
     """Mirror of a list, Array or Queue (head first)."""
 
-    def __len__(self):
-        return self._m.len()
-
     def __getitem__(self, i):
         if isinstance(i, slice):
             return self.copy()[i]
-        return self._get(self._m.get, i, IndexError("list index out of range"))
+        return C.Mirror.__getitem__(self, i)
 
     def copy(self):
-        return self._m.items()[1]
+        return self._items()[1]
 
     def __iter__(self):
         return iter(self.copy())
@@ -203,27 +188,12 @@ class ListMirror(Mirror):
     __hash__ = None
 
 
-_ESC = _codec.KEY_ESC
-
-
 class DictMirror(Mirror):
     """Mirror of a dict or Namespace."""
 
     def __init__(self, proxy, timeout):
-        super().__init__(proxy, timeout)
-        self._raw = getattr(proxy, "_raw", True)
-        self._enc = _codec.enc_key
-        self._dict_get = self._m.dict_get
-
-    def __getitem__(self, key):
-        if not (self._raw or (type(key) is str and key[:1] != _ESC)):
-            key = self._enc(key)
-        try:
-            return self._dict_get(key)
-        except C.Error as e:
-            if e.args[0] == C.ERR_NO_KEY or e.args[0] == C.ERR_WRONG_TYPE:
-                raise KeyError(key) from None
-            raise self._proxy._error(e) from None
+        raw = getattr(proxy, "_raw", True)  # a Namespace's keys are as they are
+        super().__init__(proxy, timeout, None if raw else _codec.enc_key)
 
     def get(self, key, default=None):
         try:
@@ -238,18 +208,15 @@ class DictMirror(Mirror):
         except KeyError:
             return False
 
-    def __len__(self):
-        return self._m.len()
-
     def items(self):
-        keys, values, _ = self._m.items()
+        keys, values, _ = self._items()
         return list(zip(_keys(self._proxy, keys), values))
 
     def keys(self):
         return [k for k, _ in self.items()]
 
     def values(self):
-        return self._m.items()[1]
+        return self._items()[1]
 
     def copy(self):
         return dict(self.items())
@@ -275,7 +242,7 @@ class ValueMirror(Mirror):
     """Mirror of a Value."""
 
     def get(self):
-        return self._m.value()
+        return self._value()
 
     value = property(get)
 

@@ -196,7 +196,7 @@ check_open(mpspy_client *self)
 		mpspy_raise_msg(MPS_ERR_CLOSED, "the client is closed");
 		return -1;
 	}
-	if (self->pid != getpid()) {
+	if (self->gen != mpspy_fork_gen) {
 		/* the package opens a Client per process; an inherited one is the
 		 * parent's session */
 		mpspy_raise_msg(MPS_ERR_INVALID, "this Client belongs to the process that opened it");
@@ -557,7 +557,7 @@ client_free_handle(mpspy_client *self)
 	self->b = self->pending = NULL;
 	self->c                 = NULL;
 	self->batching          = 0;
-	if (self->pid == getpid()) {
+	if (self->gen == mpspy_fork_gen) {
 		mps_batch_free(b);
 		mps_batch_free(p);
 	}
@@ -616,7 +616,7 @@ client_init(mpspy_client *self, PyObject *args, PyObject *kw)
 		return -1;
 	}
 	self->c   = c;
-	self->pid = getpid();
+	self->gen = mpspy_fork_gen;
 	Py_INCREF(ctx);
 	Py_XSETREF(self->ctx, ctx);
 	return 0;

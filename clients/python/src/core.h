@@ -23,7 +23,6 @@
 #include <Python.h>
 
 #include <mpstore/mpstore.h>
-#include <unistd.h>
 
 /* Encoded values (not a store scalar) are bytes beginning with these 4. */
 #define MPSPY_MAGIC "\x00MPS"
@@ -35,6 +34,11 @@
 extern PyObject *mpspy_Error;
 /* The "no value" marker (_core.NOVAL): the op's field is left unset. */
 extern PyObject *mpspy_NOVAL;
+/* Bumped in a forked child (pthread_atfork): an object made under another
+ * generation was inherited from the parent (getpid() is a system call,
+ * too slow for every mirror read). */
+extern volatile unsigned mpspy_fork_gen;
+
 /* Raise _core.Error for err with the thread's mps_last_error() text. */
 PyObject *mpspy_raise(mps_err err);
 /* Raise _core.Error for err with msg. */
@@ -81,7 +85,7 @@ typedef struct mpspy_client {
 	int         batching; /* begin() .. end() */
 	PyObject   *ctx;      /* handed to the decoder */
 	PyObject   *weakrefs;
-	pid_t       pid;      /* the process that opened it */
+	unsigned    gen;      /* mpspy_fork_gen when it was opened */
 } mpspy_client;
 
 extern PyTypeObject mpspy_ClientType;

@@ -6,7 +6,16 @@
  */
 #include "core.h"
 
-PyObject *mpspy_Error;
+#include <pthread.h>
+
+PyObject         *mpspy_Error;
+volatile unsigned mpspy_fork_gen;
+
+static void
+atfork_child(void)
+{
+	mpspy_fork_gen++;
+}
 PyObject *mpspy_NOVAL;
 
 PyObject *
@@ -143,6 +152,9 @@ PyInit__core(void)
 	PyObject *m = PyModule_Create(&mod_def);
 	if (m == NULL)
 		return NULL;
+	static int atfork_done;
+	if (!atfork_done && pthread_atfork(NULL, NULL, atfork_child) == 0)
+		atfork_done = 1;
 	if (PyType_Ready(&mpspy_ClientType) < 0 || PyType_Ready(&mpspy_WatcherType) < 0 ||
 	    PyType_Ready(&mpspy_MirrorType) < 0 || PyType_Ready(&mpspy_PendingType) < 0)
 		goto fail;

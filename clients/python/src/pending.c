@@ -27,7 +27,7 @@ typedef struct mpspy_pending {
 	pthread_cond_t  cv;
 	int             done, inited;
 	mps_err         err;
-	pid_t           pid;
+	unsigned        gen;
 } mpspy_pending;
 
 static void
@@ -52,7 +52,7 @@ mpspy_pending_start(mpspy_client *client, const mps_op *op)
 	p->b      = NULL;
 	p->done   = 0;
 	p->err    = MPS_OK;
-	p->pid    = getpid();
+	p->gen    = mpspy_fork_gen;
 	pthread_mutex_init(&p->mtx, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -80,7 +80,7 @@ pending_wait(mpspy_pending *self, PyObject *arg)
 	long ms = PyLong_AsLong(arg);
 	if (ms == -1 && PyErr_Occurred())
 		return NULL;
-	if (self->b == NULL || self->pid != getpid())
+	if (self->b == NULL || self->gen != mpspy_fork_gen)
 		return mpspy_raise_msg(MPS_ERR_CLOSED, "nothing pending");
 	int done;
 	Py_BEGIN_ALLOW_THREADS
@@ -117,7 +117,7 @@ pending_wait(mpspy_pending *self, PyObject *arg)
 static void
 pending_dealloc(mpspy_pending *self)
 {
-	if (self->b != NULL && self->pid == getpid()) {
+	if (self->b != NULL && self->gen == mpspy_fork_gen) {
 		mps_batch *b = self->b;
 		Py_BEGIN_ALLOW_THREADS
 		mps_batch_free(b); /* cancels an op still in flight, waits for its callback */

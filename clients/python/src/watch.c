@@ -2,6 +2,9 @@
  * watch.c - _core.Watcher (mps_watch, pull form) and _core.Mirror
  * (mps_mirror): docs/watch.md has the delivery promise both rest on.
  *
+ * Mirror's methods are underscored (_len, _items, ...): mpstore._watch
+ * subclasses it with the Python API; m[key] is read here, in C.
+ *
  * Both keep a reference to the Client they were opened on (libmpstore
  * needs it to outlive them) and decode values with that Client's ctx.
  * A forked child abandons the ones it inherits (their thread is the
@@ -11,6 +14,8 @@
  */
 #include "core.h"
 
+#include <string.h>
+
 /* ---- Watcher ---- */
 
 typedef struct mpspy_watcher {
@@ -18,7 +23,7 @@ typedef struct mpspy_watcher {
 	mps_watcher  *w;
 	mpspy_client *client;
 	int           busy;
-	pid_t         pid;
+	unsigned      gen;
 } mpspy_watcher;
 
 static int
@@ -47,7 +52,7 @@ watcher_init(mpspy_watcher *self, PyObject *args, PyObject *kw)
 		return -1;
 	}
 	self->w   = w;
-	self->pid = getpid();
+	self->gen = mpspy_fork_gen;
 	Py_INCREF(client);
 	Py_XSETREF(self->client, client);
 	return 0;
@@ -87,7 +92,7 @@ watcher_check(mpspy_watcher *self)
 		mpspy_raise_msg(MPS_ERR_CLOSED, "the watch is closed");
 		return -1;
 	}
-	if (self->pid != getpid()) {
+	if (self->gen != mpspy_fork_gen) {
 		mpspy_raise_msg(MPS_ERR_INVALID, "a watch belongs to the process that opened it");
 		return -1;
 	}
@@ -148,7 +153,7 @@ watcher_free_handle(mpspy_watcher *self)
 {
 	mps_watcher *w = self->w;
 	self->w        = NULL;
-	if (w != NULL && self->pid == getpid()) {
+	if (w != NULL && self->gen == mpspy_fork_gen) {
 		Py_BEGIN_ALLOW_THREADS
 		mps_unwatch(w);
 		Py_END_ALLOW_THREADS
@@ -201,18 +206,20 @@ typedef struct mpspy_mirror {
 	PyObject_HEAD
 	mps_mirror   *m;
 	mpspy_client *client;
-	pid_t         pid;
+	PyObject     *enc; /* a dict key that is not a plain str -> its stored str */
+	unsigned      gen;
 } mpspy_mirror;
 
 static int
 mirror_init(mpspy_mirror *self, PyObject *args, PyObject *kw)
 {
-	static char  *kwlist[] = {"client", "name", "pub_url", "timeout_ms", NULL};
+	static char  *kwlist[] = {"client", "name", "pub_url", "timeout_ms", "enc", NULL};
 	mpspy_client *client;
 	const char   *name, *pub = NULL;
 	int           timeout = 0;
-	if (!PyArg_ParseTupleAndKeywords(args, kw, "O!s|zi", kwlist, &mpspy_ClientType, &client,
-	        &name, &pub, &timeout))
+	PyObject     *enc     = Py_None;
+	if (!PyArg_ParseTupleAndKeywords(args, kw, "O!s|ziO", kwlist, &mpspy_ClientType, &client,
+	        &name, &pub, &timeout, &enc))
 		return -1;
 	if (self->m != NULL || client->c == NULL) {
 		mpspy_raise_msg(MPS_ERR_INVALID, "mirror already open, or client closed");
@@ -229,9 +236,13 @@ mirror_init(mpspy_mirror *self, PyObject *args, PyObject *kw)
 		return -1;
 	}
 	self->m   = m;
-	self->pid = getpid();
+	self->gen = mpspy_fork_gen;
 	Py_INCREF(client);
 	Py_XSETREF(self->client, client);
+	if (enc != Py_None) {
+		Py_INCREF(enc);
+		Py_XSETREF(self->enc, enc);
+	}
 	return 0;
 }
 
@@ -239,7 +250,7 @@ mirror_init(mpspy_mirror *self, PyObject *args, PyObject *kw)
 	do {                                                                                      \
 		if ((self)->m == NULL)                                                            \
 			return mpspy_raise_msg(MPS_ERR_CLOSED, "the mirror is closed");           \
-		if ((self)->pid != getpid())                                                      \
+		if ((self)->gen != mpspy_fork_gen)                                                      \
 			return mpspy_raise_msg(MPS_ERR_INVALID,                                   \
 			    "a mirror belongs to the process that opened it");                    \
 	} while (0)
@@ -353,12 +364,67 @@ mirror_wait_revision(mpspy_mirror *self, PyObject *args)
 	Py_RETURN_TRUE;
 }
 
+/*
+ * m[key]: a dict's entry (key as the proxy stores it: a str without a
+ * leading U+001F or a NUL as it is, anything else through enc) or a list's
+ * element; KeyError / IndexError as Python's. In C: this is the read that
+ * must cost next to nothing.
+ */
+static PyObject *
+mirror_subscript(mpspy_mirror *self, PyObject *key)
+{
+	MIRROR_OPEN(self);
+	mps_kind kind = mps_mirror_kind(self->m);
+	if (kind != MPS_KIND_DICT && kind != MPS_KIND_NAMESPACE) {
+		long long i = PyLong_AsLongLong(key);
+		if (i == -1 && PyErr_Occurred())
+			return NULL;
+		mps_value v = mps_null();
+		mps_err   e = mps_mirror_get(self->m, i, &v);
+		if (e == MPS_ERR_INDEX) {
+			PyErr_SetString(PyExc_IndexError, "list index out of range");
+			return NULL;
+		}
+		return owned(self, e, &v);
+	}
+	PyObject *stored = key;
+	Py_INCREF(stored);
+	if (self->enc != NULL) {
+		Py_ssize_t  n;
+		const char *s = PyUnicode_CheckExact(key) ? PyUnicode_AsUTF8AndSize(key, &n) : NULL;
+		if (s == NULL || (n > 0 && s[0] == 0x1f) || memchr(s, 0, (size_t) n) != NULL) {
+			PyErr_Clear();
+			Py_SETREF(stored, PyObject_CallOneArg(self->enc, key));
+			if (stored == NULL)
+				return NULL;
+		}
+	}
+	mpspy_arg k;
+	if (mpspy_arg_init(&k, stored, 1) < 0) {
+		Py_DECREF(stored);
+		return NULL;
+	}
+	mps_value v = mps_null();
+	mps_err   e = mps_mirror_dict_get(self->m, &k.v, &v);
+	mpspy_arg_fini(&k);
+	Py_DECREF(stored);
+	if (e == MPS_ERR_NO_KEY || e == MPS_ERR_WRONG_TYPE) {
+		PyErr_SetObject(PyExc_KeyError, key);
+		return NULL;
+	}
+	return owned(self, e, &v);
+}
+
+static PyMappingMethods mirror_mapping = {
+	.mp_subscript = (binaryfunc) mirror_subscript,
+};
+
 static void
 mirror_free_handle(mpspy_mirror *self)
 {
 	mps_mirror *m = self->m;
 	self->m       = NULL;
-	if (m != NULL && self->pid == getpid()) {
+	if (m != NULL && self->gen == mpspy_fork_gen) {
 		Py_BEGIN_ALLOW_THREADS
 		mps_mirror_close(m);
 		Py_END_ALLOW_THREADS
@@ -377,29 +443,31 @@ mirror_dealloc(mpspy_mirror *self)
 {
 	mirror_free_handle(self);
 	Py_CLEAR(self->client);
+	Py_CLEAR(self->enc);
 	Py_TYPE(self)->tp_free((PyObject *) self);
 }
 
 static PyMethodDef mirror_methods[] = {
-	{"revision", (PyCFunction) mirror_revision, METH_NOARGS, "revision of the copy"},
-	{"kind", (PyCFunction) mirror_kind, METH_NOARGS, "container kind (0: none yet)"},
-	{"len", (PyCFunction) mirror_len, METH_NOARGS, "element count"},
-	{"get", (PyCFunction) mirror_get, METH_O, "element at an index"},
-	{"dict_get", (PyCFunction) mirror_dict_get, METH_O, "dict entry (raw key)"},
-	{"value", (PyCFunction) mirror_value, METH_NOARGS, "a value container's value"},
-	{"items", (PyCFunction) mirror_items, METH_NOARGS, "(keys or None, values, revision)"},
-	{"wait_revision", (PyCFunction) mirror_wait_revision, METH_VARARGS,
-	    "wait_revision(rev, timeout_ms) -> bool"},
-	{"close", (PyCFunction) mirror_close, METH_NOARGS, "stop mirroring"},
+	{"_revision", (PyCFunction) mirror_revision, METH_NOARGS, "revision of the copy"},
+	{"_kind", (PyCFunction) mirror_kind, METH_NOARGS, "container kind (0: none yet)"},
+	{"_len", (PyCFunction) mirror_len, METH_NOARGS, "element count"},
+	{"_get", (PyCFunction) mirror_get, METH_O, "element at an index"},
+	{"_dict_get", (PyCFunction) mirror_dict_get, METH_O, "dict entry (raw key)"},
+	{"_value", (PyCFunction) mirror_value, METH_NOARGS, "a value container's value"},
+	{"_items", (PyCFunction) mirror_items, METH_NOARGS, "(keys or None, values, revision)"},
+	{"_wait_revision", (PyCFunction) mirror_wait_revision, METH_VARARGS,
+	    "_wait_revision(rev, timeout_ms) -> bool"},
+	{"_close", (PyCFunction) mirror_close, METH_NOARGS, "stop mirroring"},
 	{NULL},
 };
 
 PyTypeObject mpspy_MirrorType = {
 	PyVarObject_HEAD_INIT(NULL, 0)
-	.tp_name      = "mpstore._core.Mirror",
-	.tp_basicsize = sizeof(mpspy_mirror),
-	.tp_flags     = Py_TPFLAGS_DEFAULT,
-	.tp_doc       = "Mirror(client, name, pub_url=None, timeout_ms=0)",
+	.tp_name       = "mpstore._core.Mirror",
+	.tp_basicsize  = sizeof(mpspy_mirror),
+	.tp_flags      = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+	.tp_doc        = "Mirror(client, name, pub_url=None, timeout_ms=0, enc=None)",
+	.tp_as_mapping = &mirror_mapping,
 	.tp_new       = PyType_GenericNew,
 	.tp_init      = (initproc) mirror_init,
 	.tp_dealloc   = (destructor) mirror_dealloc,
