@@ -163,10 +163,11 @@ class SyncManager:
         self._state = STARTED
         self._finalizer = util.Finalize(
             self, SyncManager._finalize_manager,
-            args=(daemon, self._conn, self._prefix, self._pools), exitpriority=0)
+            args=(daemon, self._conn, self._prefix, self._pools, self._shutdown_timeout),
+            exitpriority=0)
 
     @staticmethod
-    def _finalize_manager(daemon, conn, prefix, pools):
+    def _finalize_manager(daemon, conn, prefix, pools, timeout):
         for p in list(pools):
             try:
                 p.terminate()
@@ -174,7 +175,7 @@ class SyncManager:
                 pass
         if daemon is not None:
             conn.close()
-            daemon.stop()
+            daemon.stop(timeout)  # then SIGKILL
             return
         try:  # a shared daemon: remove what this manager made
             res, _, _ = conn.run([(C.OP_LIST_CONTAINERS, prefix)])
