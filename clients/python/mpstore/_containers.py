@@ -22,6 +22,13 @@ PAGE = 1000  # elements per request when iterating
 R_STATUS, R_ERROR, R_VALUE, R_VALUES, R_KEYS, R_COUNT, R_FLAG, R_REV, R_TOKEN, R_NEXT = range(10)
 
 
+_POP_ERRORS = {C.ERR_EMPTY: (IndexError, "pop from empty list"),
+               C.ERR_INDEX: (IndexError, "pop index out of range")}
+_DEL_ERRORS = {C.ERR_EMPTY: (IndexError, "list assignment index out of range"),
+               C.ERR_INDEX: (IndexError, "list assignment index out of range")}
+_NOT_IN_LIST = {C.ERR_INVALID: (ValueError, "list.remove(x): x not in list")}
+
+
 def _check(res):
     if res[R_STATUS] != C.OK:
         raise C.Error(res[R_STATUS], res[R_ERROR])
@@ -34,6 +41,17 @@ def _index(i, what="list"):
     except TypeError:
         raise TypeError("%s indices must be integers or slices, not %s"
                         % (what, type(i).__name__)) from None
+
+
+def _by_value(fn, reflected=False):
+    """An operator method applying fn to the contents (a list or dict)
+    and the other operand (a plain one, or another proxy's contents)."""
+    def method(self, other):
+        o = self._other(other)
+        if o is None:
+            return NotImplemented
+        return fn(o, self._getvalue()) if reflected else fn(self._getvalue(), o)
+    return method
 
 
 class _Rewritable(BaseProxy):
@@ -139,33 +157,20 @@ class ListProxy(_Rewritable):
 
     def pop(self, i=-1):
         i = _index(i)
-        try:
-            if i == -1:
-                return self._conn.client().op(C.OP_LIST_POP, self._name)[0]
-            return self._conn.client().op(C.OP_LIST_POP, self._name, NOVAL, i, 0,
-                                          C.FLAG_HAS_INDEX)[0]
-        except C.Error as e:
-            if e.args[0] == C.ERR_EMPTY:
-                raise IndexError("pop from empty list") from None
-            if e.args[0] == C.ERR_INDEX:
-                raise IndexError("pop index out of range") from None
-            raise self._error(e) from None
+        if i == -1:
+            return self._op_raising(_POP_ERRORS, C.OP_LIST_POP)[0]
+        return self._op_raising(_POP_ERRORS, C.OP_LIST_POP, NOVAL, i, 0, C.FLAG_HAS_INDEX)[0]
 
     def remove(self, x):
         if type(x) is str:
-            try:
-                self._conn.client().op(C.OP_LIST_REMOVE, self._name, x)
-                return
-            except C.Error as e:
-                if e.args[0] == C.ERR_INVALID:
-                    raise ValueError("list.remove(x): x not in list") from None
-                raise self._error(e) from None
+            self._op_raising(_NOT_IN_LIST, C.OP_LIST_REMOVE, x)
+            return
         while True:
             res, rev = self._read_at_rev((C.OP_LIST_SLICE, self._name))
             try:
                 i = (res[R_VALUES] or []).index(x)
             except ValueError:
-                raise ValueError("list.remove(x): x not in list") from None
+                raise ValueError(_NOT_IN_LIST[C.ERR_INVALID][1]) from None
             if self._write_at_rev(rev, [(C.OP_LIST_POP, self._name, NOVAL, i, 0,
                                          C.FLAG_HAS_INDEX)]):
                 return
@@ -191,13 +196,7 @@ class ListProxy(_Rewritable):
 
     def __delitem__(self, i):
         if type(i) is not slice:
-            try:
-                self._conn.client().op(C.OP_LIST_POP, self._name, NOVAL, _index(i), 0,
-                                       C.FLAG_HAS_INDEX)
-            except C.Error as e:
-                if e.args[0] in (C.ERR_INDEX, C.ERR_EMPTY):
-                    raise IndexError("list assignment index out of range") from None
-                raise self._error(e) from None
+            self._op_raising(_DEL_ERRORS, C.OP_LIST_POP, NOVAL, _index(i), 0, C.FLAG_HAS_INDEX)
             return
 
         def delete(values):
@@ -258,30 +257,12 @@ class ListProxy(_Rewritable):
             return other._getvalue()
         return other if isinstance(other, list) else None
 
-    def __eq__(self, other):
-        o = self._other(other)
-        return NotImplemented if o is None else self._getvalue() == o
-
-    def __ne__(self, other):
-        o = self._other(other)
-        return NotImplemented if o is None else self._getvalue() != o
-
-    def __lt__(self, other):
-        o = self._other(other)
-        return NotImplemented if o is None else self._getvalue() < o
-
-    def __le__(self, other):
-        o = self._other(other)
-        return NotImplemented if o is None else self._getvalue() <= o
-
-    def __gt__(self, other):
-        o = self._other(other)
-        return NotImplemented if o is None else self._getvalue() > o
-
-    def __ge__(self, other):
-        o = self._other(other)
-        return NotImplemented if o is None else self._getvalue() >= o
-
+    __eq__ = _by_value(operator.eq)
+    __ne__ = _by_value(operator.ne)
+    __lt__ = _by_value(operator.lt)
+    __le__ = _by_value(operator.le)
+    __gt__ = _by_value(operator.gt)
+    __ge__ = _by_value(operator.ge)
     __hash__ = BaseProxy.__hash__
 
 
@@ -470,21 +451,10 @@ class DictProxy(_Rewritable):
             return other.copy()
         return other if isinstance(other, dict) else None
 
-    def __eq__(self, other):
-        o = self._other(other)
-        return NotImplemented if o is None else self.copy() == o
-
-    def __ne__(self, other):
-        o = self._other(other)
-        return NotImplemented if o is None else self.copy() != o
-
-    def __or__(self, other):
-        o = self._other(other)
-        return NotImplemented if o is None else self.copy() | o
-
-    def __ror__(self, other):
-        o = self._other(other)
-        return NotImplemented if o is None else o | self.copy()
+    __eq__ = _by_value(operator.eq)
+    __ne__ = _by_value(operator.ne)
+    __or__ = _by_value(operator.or_)
+    __ror__ = _by_value(operator.or_, reflected=True)
 
     def __ior__(self, other):
         self.update(other)

@@ -351,19 +351,18 @@ class SyncManager:
     def RLock(self, name=None):
         return self._acquirer(C.KIND_RLOCK, "RLock", name)
 
-    def Semaphore(self, *args, name=None, value=1):
+    def _semaphore(self, kind, typeid, args, name, value):
         args, name = _named(args, name)
         value = args[0] if args else value
         if value < 0:
             raise ValueError("semaphore initial value must be >= 0")
-        return self._acquirer(C.KIND_SEMAPHORE, "Semaphore", name, value)
+        return self._acquirer(kind, typeid, name, value)
+
+    def Semaphore(self, *args, name=None, value=1):
+        return self._semaphore(C.KIND_SEMAPHORE, "Semaphore", args, name, value)
 
     def BoundedSemaphore(self, *args, name=None, value=1):
-        args, name = _named(args, name)
-        value = args[0] if args else value
-        if value < 0:
-            raise ValueError("semaphore initial value must be >= 0")
-        return self._acquirer(C.KIND_BOUNDED_SEMAPHORE, "BoundedSemaphore", name, value)
+        return self._semaphore(C.KIND_BOUNDED_SEMAPHORE, "BoundedSemaphore", args, name, value)
 
     def Condition(self, *args, name=None, lock=None):
         """A shared condition with its own re-entrant lock."""

@@ -119,6 +119,17 @@ class BaseProxy:
         except _core.Error as e:
             raise self._error(e) from None
 
+    def _op_raising(self, errors, code, *args):
+        """_op(), with the statuses in errors ({status: (exception class,
+        message)}) raised as those Python exceptions."""
+        try:
+            return self._conn.client().op(code, self._name, *args)
+        except _core.Error as e:
+            exc = errors.get(e.args[0])
+            if exc is not None:
+                raise exc[0](exc[1]) from None
+            raise self._error(e) from None
+
     def _send(self, code, *args):
         """One op whose result is not needed (queued inside Manager.batch())."""
         try:

@@ -24,6 +24,10 @@ CHUNK_MS = 1000  # longest single wait in the daemon for an unbounded wait
 FOREVER = -1
 
 
+_TOO_MANY_DONE = {C.ERR_INVALID: (ValueError, "task_done() called too many times")}
+_NOTIFY_UNHELD = {C.ERR_NOT_OWNER: (RuntimeError, "cannot notify on un-acquired lock")}
+
+
 def _deadline(block, timeout):
     """None (forever), or a monotonic deadline (now for a non-blocking call)."""
     if not block:
@@ -123,12 +127,7 @@ class QueueProxy(_Waiter):
         return bool(self._op(C.OP_QUEUE_FULL)[2])
 
     def task_done(self):
-        try:
-            self._conn.client().op(C.OP_QUEUE_TASK_DONE, self._name)
-        except C.Error as e:
-            if e.args[0] == C.ERR_INVALID:
-                raise ValueError("task_done() called too many times") from None
-            raise self._error(e) from None
+        self._op_raising(_TOO_MANY_DONE, C.OP_QUEUE_TASK_DONE)
 
     def join(self):
         try:
@@ -256,20 +255,10 @@ class ConditionProxy(AcquirerProxy):
         return result
 
     def notify(self, n=1):
-        try:
-            self._conn.client().op(C.OP_COND_NOTIFY, self._name, NOVAL, 0, n)
-        except C.Error as e:
-            if e.args[0] == C.ERR_NOT_OWNER:
-                raise RuntimeError("cannot notify on un-acquired lock") from None
-            raise self._error(e) from None
+        self._op_raising(_NOTIFY_UNHELD, C.OP_COND_NOTIFY, NOVAL, 0, n)
 
     def notify_all(self):
-        try:
-            self._conn.client().op(C.OP_COND_NOTIFY_ALL, self._name)
-        except C.Error as e:
-            if e.args[0] == C.ERR_NOT_OWNER:
-                raise RuntimeError("cannot notify on un-acquired lock") from None
-            raise self._error(e) from None
+        self._op_raising(_NOTIFY_UNHELD, C.OP_COND_NOTIFY_ALL)
 
     notifyAll = notify_all
 

@@ -18,13 +18,22 @@ LOCK_SUFFIX = ".lock"
 
 
 class _Locked(BaseProxy):
-    """get_lock() (an RLock of its own, as multiprocessing.Value has),
-    acquire() and release()."""
+    """A typecode (kept by references too), get_lock() (an RLock of its
+    own, as multiprocessing.Value has), acquire() and release()."""
 
-    __slots__ = ("_lock",)
+    __slots__ = ("_lock", "_typecode")
+    _default_typecode = None
+
+    def __init__(self, conn, name, manager=None, typeid=None, typecode=None):
+        super().__init__(conn, name, manager, typeid)
+        self._setstate(typecode if typecode is not None else self._default_typecode)
 
     def _setstate(self, state):
+        self._typecode = state
         self._lock = None
+
+    def _getstate(self):
+        return self._typecode
 
     def get_lock(self):
         lock = self._lock
@@ -50,19 +59,7 @@ class ValueProxy(_Locked):
 
     _typeid = "Value"
     _kind = C.KIND_VALUE
-    __slots__ = ("_typecode",)
-
-    def __init__(self, conn, name, manager=None, typeid=None, typecode=None):
-        super().__init__(conn, name, manager, typeid)
-        self._typecode = typecode
-        self._lock = None
-
-    def _setstate(self, state):
-        self._typecode = state
-        self._lock = None
-
-    def _getstate(self):
-        return self._typecode
+    __slots__ = ()
 
     def get(self):
         return self._op(C.OP_VALUE_GET)[0]
@@ -128,19 +125,8 @@ class ArrayProxy(_Locked):
 
     _typeid = "Array"
     _kind = C.KIND_ARRAY
-    __slots__ = ("_typecode",)
-
-    def __init__(self, conn, name, manager=None, typeid=None, typecode="q"):
-        super().__init__(conn, name, manager, typeid)
-        self._typecode = typecode
-        self._lock = None
-
-    def _setstate(self, state):
-        self._typecode = state
-        self._lock = None
-
-    def _getstate(self):
-        return self._typecode
+    __slots__ = ()
+    _default_typecode = "q"
 
     @property
     def typecode(self):

@@ -101,6 +101,20 @@ set_array(PyObject *seq, mpspy_arg **args, mps_value **vals, size_t *n, int raw)
 	return 0;
 }
 
+/* values and keys (sequences or NULL/None) into o's arrays and op. */
+static int
+opbuf_set_arrays(opbuf *o, PyObject *values, PyObject *keys)
+{
+	if (set_array(values, &o->vals, &o->vv, &o->nvals, 0) < 0 ||
+	    set_array(keys, &o->keys, &o->kv, &o->nkeys, 1) < 0)
+		return -1;
+	o->op.values  = o->vv;
+	o->op.nvalues = o->nvals;
+	o->op.keys    = o->kv;
+	o->op.nkeys   = o->nkeys;
+	return 0;
+}
+
 /* The common part of op() and send(): positional fastcall arguments. */
 static int
 opbuf_from_args(opbuf *o, PyObject *const *args, Py_ssize_t nargs)
@@ -133,14 +147,7 @@ opbuf_from_args(opbuf *o, PyObject *const *args, Py_ssize_t nargs)
 		return -1;
 	if (nargs > 7 && set_arg(&o->key, &o->op.key, args[7], 1) < 0)
 		return -1;
-	if ((nargs > 8 && set_array(args[8], &o->vals, &o->vv, &o->nvals, 0) < 0) ||
-	    (nargs > 9 && set_array(args[9], &o->keys, &o->kv, &o->nkeys, 1) < 0))
-		return -1;
-	o->op.values  = o->vv;
-	o->op.nvalues = o->nvals;
-	o->op.keys    = o->kv;
-	o->op.nkeys   = o->nkeys;
-	return 0;
+	return opbuf_set_arrays(o, nargs > 8 ? args[8] : NULL, nargs > 9 ? args[9] : NULL);
 }
 
 static int
@@ -174,17 +181,11 @@ opbuf_from_tuple(opbuf *o, PyObject *t)
 	o->op.message_type = message_type;
 	if (set_arg(&o->value, &o->op.value, value, 0) < 0 ||
 	    set_arg(&o->key, &o->op.key, key, 1) < 0 ||
-	    set_arg(&o->expected, &o->op.expected, expected, 0) < 0 ||
-	    set_array(values, &o->vals, &o->vv, &o->nvals, 0) < 0 ||
-	    set_array(keys, &o->keys, &o->kv, &o->nkeys, 1) < 0) {
+	    set_arg(&o->expected, &o->op.expected, expected, 0) < 0) {
 		return -1;
 	}
 	o->op.send_null = value == Py_None;
-	o->op.values    = o->vv;
-	o->op.nvalues   = o->nvals;
-	o->op.keys      = o->kv;
-	o->op.nkeys     = o->nkeys;
-	return 0;
+	return opbuf_set_arrays(o, values, keys);
 }
 
 /* ---- the handle ---- */
@@ -407,66 +408,55 @@ fail:
 	return NULL;
 }
 
+/* fn(b, item) for each item of the sequence seq; -1 at the first failure. */
 static int
-append_ops(mps_batch *b, PyObject *ops)
+each(mps_batch *b, PyObject *seq, const char *what, int (*fn)(mps_batch *, PyObject *))
 {
-	PyObject *fast = PySequence_Fast(ops, "ops must be a sequence");
+	PyObject *fast = PySequence_Fast(seq, what);
 	if (fast == NULL)
 		return -1;
-	for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(fast); i++) {
-		opbuf o;
-		if (opbuf_from_tuple(&o, PySequence_Fast_GET_ITEM(fast, i)) < 0) {
-			opbuf_fini(&o);
-			Py_DECREF(fast);
-			return -1;
-		}
-		mps_err e = mps_batch_append(b, &o.op);
-		opbuf_fini(&o);
-		if (e != MPS_OK) {
-			Py_DECREF(fast);
-			mpspy_raise(e);
-			return -1;
-		}
-	}
+	int rc = 0;
+	for (Py_ssize_t i = 0; rc == 0 && i < PySequence_Fast_GET_SIZE(fast); i++)
+		rc = fn(b, PySequence_Fast_GET_ITEM(fast, i));
 	Py_DECREF(fast);
-	return 0;
+	return rc;
 }
 
-/* Compares: (name, target, op, key or NOVAL, value). */
 static int
-add_compares(mps_batch *b, PyObject *compares)
+append_op(mps_batch *b, PyObject *t)
 {
-	PyObject *fast = PySequence_Fast(compares, "compares must be a sequence");
-	if (fast == NULL)
-		return -1;
-	for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(fast); i++) {
-		const char *name;
-		int         target, cmp;
-		PyObject   *key, *value;
-		mpspy_arg   ka = {0}, va = {0};
-		if (!PyArg_ParseTuple(PySequence_Fast_GET_ITEM(fast, i), "siiOO", &name, &target, &cmp,
-		        &key, &value)) {
-			Py_DECREF(fast);
-			return -1;
-		}
-		int with_key = key != mpspy_NOVAL;
-		if ((with_key && mpspy_arg_init(&ka, key, 1) < 0) || mpspy_arg_init(&va, value, 0) < 0) {
-			mpspy_arg_fini(&ka);
-			Py_DECREF(fast);
-			return -1;
-		}
-		mps_err e = mps_txn_compare(b, name, (mps_cmp_target) target, (mps_cmp_op) cmp,
-		    with_key ? &ka.v : NULL, &va.v);
-		mpspy_arg_fini(&ka);
-		mpspy_arg_fini(&va);
+	opbuf o;
+	int   rc = opbuf_from_tuple(&o, t);
+	if (rc == 0) {
+		mps_err e = mps_batch_append(b, &o.op);
 		if (e != MPS_OK) {
-			Py_DECREF(fast);
 			mpspy_raise(e);
-			return -1;
+			rc = -1;
 		}
 	}
-	Py_DECREF(fast);
-	return 0;
+	opbuf_fini(&o);
+	return rc;
+}
+
+/* A compare: (name, target, op, key or NOVAL, value). */
+static int
+add_compare(mps_batch *b, PyObject *t)
+{
+	const char *name;
+	int         target, cmp, rc = -1;
+	PyObject   *key, *value;
+	mpspy_arg   ka = {0}, va = {0};
+	if (!PyArg_ParseTuple(t, "siiOO", &name, &target, &cmp, &key, &value))
+		return -1;
+	int with_key = key != mpspy_NOVAL;
+	if ((!with_key || mpspy_arg_init(&ka, key, 1) == 0) && mpspy_arg_init(&va, value, 0) == 0) {
+		mps_err e = mps_txn_compare(b, name, (mps_cmp_target) target, (mps_cmp_op) cmp,
+		    with_key ? &ka.v : NULL, &va.v);
+		rc = e == MPS_OK ? 0 : (mpspy_raise(e), -1);
+	}
+	mpspy_arg_fini(&ka);
+	mpspy_arg_fini(&va);
+	return rc;
 }
 
 static PyObject *
@@ -484,7 +474,8 @@ client_run(mpspy_client *self, PyObject *args, PyObject *kw)
 		return NULL;
 	PyObject *ret = NULL, *results = NULL;
 	int       txn = compares != Py_None || else_ops != Py_None;
-	if ((compares != Py_None && add_compares(b, compares) < 0) || append_ops(b, ops) < 0)
+	if ((compares != Py_None && each(b, compares, "compares must be a sequence", add_compare) < 0) ||
+	    each(b, ops, "ops must be a sequence", append_op) < 0)
 		goto done;
 	if (txn) {
 		mps_err e = mps_txn_else(b);
@@ -492,7 +483,7 @@ client_run(mpspy_client *self, PyObject *args, PyObject *kw)
 			mpspy_raise(e);
 			goto done;
 		}
-		if (else_ops != Py_None && append_ops(b, else_ops) < 0)
+		if (else_ops != Py_None && each(b, else_ops, "ops must be a sequence", append_op) < 0)
 			goto done;
 	}
 	mps_err e = exec_nogil(b);
