@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -27,6 +28,7 @@ RUN = ("import multiprocessing, runpy, sys; m = sys.argv.pop(1); "
        "m == 'default' or multiprocessing.set_start_method(m); "
        "sys.argv.pop(0); runpy.run_path(sys.argv[0], run_name='__main__')")
 TIMEOUT = 120  # seconds a program may take (they take a few)
+FORK_ERROR = "mpstore._errors.ForkError"
 
 
 def lists_in(line):
@@ -123,15 +125,24 @@ def run(name, method, impl, tmp):
         with open(path, "w", encoding="utf-8") as f:
             f.write(text)
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    p = subprocess.Popen([sys.executable, "-c", RUN, method, path], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True, cwd=tmp, start_new_session=True,
-                         env=env)
-    try:
-        stdout, stderr = p.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        os.killpg(p.pid, signal.SIGKILL)  # the program and its children
-        stdout, stderr = p.communicate()
-        stderr += "\n(killed after %d s)" % TIMEOUT
+    with tempfile.TemporaryFile("w+") as fout, tempfile.TemporaryFile("w+") as ferr:
+        p = subprocess.Popen([sys.executable, "-c", RUN, method, path], stdout=fout,
+                             stderr=ferr, text=True, cwd=tmp, start_new_session=True, env=env)
+        deadline = time.monotonic() + TIMEOUT
+        while p.poll() is None:
+            ferr.seek(0)
+            if time.monotonic() > deadline or (
+                    FORK_ERROR in ferr.read() and time.monotonic() > deadline - TIMEOUT + 5):
+                # too long, or a child could not open a handle (nothing to
+                # wait for: seed 000's other children wait for the lock the
+                # failed one held)
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+                break
+            time.sleep(0.2)
+        fout.seek(0)
+        ferr.seek(0)
+        stdout, stderr = fout.read(), ferr.read()
     out = [ln.rstrip() for ln in stdout.splitlines() if ln.strip()]
     check = PROGRAMS[name][0]
     try:
@@ -140,7 +151,7 @@ def run(name, method, impl, tmp):
         return "PASS", ""
     except AssertionError as e:
         why = "%s\n--- stdout\n%s\n--- stderr\n%s" % (e, stdout[-3000:], stderr[-3000:])
-        if impl == "mpstore" and method == "fork" and "mpstore._errors.ForkError" in stderr:
+        if impl == "mpstore" and method == "fork" and FORK_ERROR in stderr:
             return "XFAIL", "a forked child could not open a libmpstore handle"
         return "FAIL", why
 
