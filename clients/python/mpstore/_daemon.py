@@ -22,9 +22,12 @@ import weakref
 
 from . import _core
 
-# the guard: start the daemon (output to the log), say its pid, wait for EOF
-# on stdin, stop it, exit with its status
-_GUARD = '"$@" >&2 & pid=$!; echo $pid; read _; kill -TERM $pid 2>/dev/null; wait $pid'
+# the guard (sh -c GUARD mpstore-guard DIR MPSTORED ARGS...): start the
+# daemon (output to the log), say its pid, wait for EOF on stdin, stop it,
+# remove its directory (also when nobody is left to do it), exit with its
+# status
+_GUARD = ('dir=$1; shift; "$@" >&2 & pid=$!; echo $pid; read _; '
+          'kill -TERM $pid 2>/dev/null; wait $pid; s=$?; rm -rf "$dir"; exit $s')
 
 _live = weakref.WeakSet()  # daemons started by this process
 
@@ -87,7 +90,8 @@ class Daemon:
             args += ["--auth-key-file", keyfile]
         args += self.extra_args
         with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(["/bin/sh", "-c", _GUARD, "mpstore-guard"] + args,
+            self.proc = subprocess.Popen(["/bin/sh", "-c", _GUARD, "mpstore-guard", self.dir]
+                                         + args,
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=log, start_new_session=True)
         _live.add(self)
