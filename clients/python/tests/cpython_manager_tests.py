@@ -206,8 +206,9 @@ def main():
     failed = len(r.failures) + len(r.errors) + len(r.unexpectedSuccesses)
     passed = r.testsRun - failed - skipped - xfail
     print("mpstore: CPython manager tests under %s: %d passed, %d failed, %d skipped, "
-          "%d expected failures (fork without fork-safe libmpstore handles)"
-          % (START_METHOD, passed, failed, skipped, xfail))
+          "%d expected failures%s" % (START_METHOD, passed, failed, skipped, xfail,
+                                      " (a forked child could not open a libmpstore handle)"
+                                      if xfail else ""))
     for title, items in (("expected failures", r.expectedFailures), ("skipped", r.skipped),
                          ("failed", r.failures + r.errors)):
         for test, why in items:
