@@ -1,41 +1,43 @@
 /*
- * dispatch.c - one request from bytes to answer: decode, session and
- * re-send check, run the batch or the txn under the store lock, park ops
- * that must wait, and hand changes and the packed reply to the commit
- * thread (or reply at once when nothing changed).
+ * dispatch.c - one request from bytes to answer, on the loop thread:
+ * decode, session and re-send check, run the batch or the txn under the
+ * store lock, park ops that must wait, and hand changes and the packed
+ * reply to the commit module (or reply at once when nothing changed).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "commit.h"
-#include "mpstore/mpstore.h"
 #include "dispatch_int.h"
+#include "mpstore/mpstore.h"
 #include "pack.h"
-#include "wire.h"
 #include "req.h"
 #include "session.h"
+#include "wire.h"
 
-#define MPSD_MAX_OPS 100000
+#define MPSD_MAX_OPS   100000
+#define FREE_REQS_KEPT 4096
 
+/* ---- requests ---- */
 
-static nng_msg *error_reply(uint64_t id, Mpstore__Status st, const char *msg)
+static mpsd_req *req_get(mpsd_daemon *d)
 {
-	Mpstore__Response resp;
-	mpstore__response__init(&resp);
-	resp.version = MPS_PROTOCOL_VERSION;
-	resp.id = id;
-	resp.status = st;
-	resp.error = (char *)msg;
-	return mpsd_pack_response(&resp);
+	mpsd_req *r = d->free_reqs;
+	if (r != NULL) {
+		d->free_reqs = r->next_free;
+		d->nfree_reqs--;
+		return r;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	r->d = d;
+	mpsd_arena_init(&r->arena);
+	return r;
 }
 
 static void req_reset(mpsd_req *r)
 {
-	if (r->rq != NULL) {
-		/* unpacked into the arena: nothing to free separately */
-		r->rq = NULL;
-	}
+	r->rq = NULL; /* unpacked into the arena: nothing to free separately */
 	mpsd_arena_reset(&r->arena);
 	r->results = NULL;
 	r->nres = r->next_op = 0;
@@ -44,64 +46,97 @@ static void req_reset(mpsd_req *r)
 	r->action_arg = NULL;
 	r->status = MPSTORE__STATUS__OK;
 	r->error = NULL;
-	r->dup = NULL;
+	r->dup = r->dup_send = NULL;
+}
+
+/* Answer r with m (NULL: no answer) and recycle it. */
+static void reply_req(mpsd_daemon *d, mpsd_req *r, mpsd_msg *m)
+{
+	mpsd_net_reply(d->net, &r->peer, m);
+	mpsd_clients_untrack(r);
+	req_reset(r);
+	if (d->nfree_reqs < FREE_REQS_KEPT) {
+		r->next_free = d->free_reqs;
+		d->free_reqs = r;
+		d->nfree_reqs++;
+	} else {
+		mpsd_arena_fini(&r->arena);
+		free(r);
+	}
+}
+
+void mpsd_req_free_all(mpsd_daemon *d)
+{
+	while (d->free_reqs != NULL) {
+		mpsd_req *r = d->free_reqs;
+		d->free_reqs = r->next_free;
+		mpsd_arena_fini(&r->arena);
+		free(r);
+	}
+	d->nfree_reqs = 0;
+}
+
+static void set_parked(mpsd_daemon *d, mpsd_req *r, int on)
+{
+	if (r->parked == on)
+		return;
+	r->parked = on;
+	mpsd_clients_set_parked(r, on);
+	if (on)
+		d->parked++;
+	else
+		d->parked--;
 }
 
 /* Answer r (and a re-send waiting on it), recording the answer for re-sends. */
-static void answer(mpsd_daemon *d, mpsd_req *r, nng_msg *m)
+static void answer(mpsd_daemon *d, mpsd_req *r, mpsd_msg *m)
 {
 	if (r->rq != NULL && r->rq->client_id != 0) {
 		mpsd_session *s = mpsd_session_find(d->sess, r->rq->client_id);
 		if (s != NULL)
-			mpsd_session_answered(s, r->rq->id, m ? nng_msg_body(m) : NULL,
-			    m ? nng_msg_len(m) : 0, r->writes && m != NULL);
+			mpsd_session_answered(s, r->rq->id, m ? m->body : NULL, m ? m->len : 0,
+			    r->writes && m != NULL);
 	}
 	mpsd_req *dup = r->dup;
 	r->dup = NULL;
-	if (dup != NULL && m != NULL) {
-		nng_msg *c;
-		if (nng_msg_dup(&c, m) == 0)
-			mpsd_server_reply(d, dup, c);
-		else
-			mpsd_server_abandon(d, dup);
-	} else if (dup != NULL) {
-		mpsd_server_abandon(d, dup);
-	}
-	req_reset(r);
-	if (m != NULL)
-		mpsd_server_reply(d, r, m);
-	else
-		mpsd_server_abandon(d, r);
+	if (dup != NULL)
+		reply_req(d, dup, m != NULL ? mpsd_msg_dup(m) : NULL);
+	reply_req(d, r, m);
 }
 
-void mpsd_dispatch_committed(mpsd_daemon *d, mpsd_req *r, nng_msg *m)
+static mpsd_msg *status_reply(mpsd_req *r, int st, const char *msg, uint64_t rev)
 {
-	if (r->rq != NULL && r->rq->client_id != 0) {
-		mpsd_session *s = mpsd_session_find(d->sess, r->rq->client_id);
-		if (s != NULL)
-			mpsd_session_answered(s, r->rq->id, m ? nng_msg_body(m) : NULL,
-			    m ? nng_msg_len(m) : 0, m != NULL);
+	Mpstore__Response resp;
+	Mpstore__Result   res, *resv[1] = {&res};
+	mpstore__response__init(&resp);
+	mpstore__result__init(&res);
+	resp.version = MPS_PROTOCOL_VERSION;
+	resp.id = r->rq != NULL ? r->rq->id : 0;
+	resp.revision = rev;
+	res.status = (Mpstore__Status)st;
+	res.error = (char *)msg;
+	res.revision = rev;
+	resp.results = resv;
+	resp.n_results = 1;
+	if (st != 0 && r->action == MPSD_ACT_NONE) {
+		resp.status = (Mpstore__Status)st;
+		resp.error = (char *)msg;
+		resp.n_results = 0;
 	}
-	r->dup_send = r->dup;
-	r->dup = NULL;
+	return mpsd_pack_response(&resp);
 }
 
-void mpsd_dispatch_send(mpsd_daemon *d, mpsd_req *r, nng_msg *m)
+void mpsd_dispatch_job_done(mpsd_daemon *d, mpsd_job *j)
 {
-	mpsd_req *dup = r->dup_send;
-	r->dup_send = NULL;
-	if (dup != NULL) {
-		nng_msg *c;
-		if (m != NULL && nng_msg_dup(&c, m) == 0)
-			mpsd_server_reply(d, dup, c);
-		else
-			mpsd_server_abandon(d, dup);
+	mpsd_req *r = j->owner;
+	mpsd_msg *m = j->reply;
+	j->owner = j->reply = NULL;
+	if (j->status != 0 || j->action != MPSD_ACT_NONE) {
+		/* a failed commit never says "ok"; an action says how it went */
+		mpsd_msg_free(m);
+		m = status_reply(r, j->status, j->status ? j->err : NULL, j->rev);
 	}
-	req_reset(r);
-	if (m != NULL)
-		mpsd_server_reply(d, r, m);
-	else
-		mpsd_server_abandon(d, r);
+	answer(d, r, m);
 }
 
 /* ---- daemon-level ops (those the store core does not know) ---- */
@@ -119,14 +154,15 @@ static int op_hello(mpsd_daemon *d, mpsd_exec *x)
 	x->res->token = (uint64_t)d->cfg.lease_ms;
 	x->res->revision = mpsd_store_revision(d->st);
 	/* "key=value" facts for clients: where notifications are published */
-	if (d->cfg.pub_url != NULL && d->cfg.pub_url[0] != '\0') {
+	const char *pub = d->cfg.net.pub_url;
+	if (pub != NULL && pub[0] != '\0') {
 		Mpstore__Value *pv = mpsd_exec_alloc(x, sizeof(*pv));
 		x->res->values = mpsd_exec_vals(x, 1);
 		if (pv == NULL || x->res->values == NULL)
 			return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "out of memory");
 		mpstore__value__init(pv);
 		pv->v_case = MPSTORE__VALUE__V_STRING_VALUE;
-		pv->string_value = mpsd_arena_printf(x->arena, "pub=%s", d->cfg.pub_url);
+		pv->string_value = mpsd_arena_printf(x->arena, "pub=%s", pub);
 		x->res->values[0] = pv;
 		x->res->n_values = 1;
 	}
@@ -154,12 +190,12 @@ int mpsd_schema_op(mpsd_daemon *d, mpsd_exec *x) __attribute__((weak));
 int dispatch_exec_op(mpsd_daemon *d, mpsd_req *r, mpsd_exec *x)
 {
 	const Mpstore__Op *op = x->op;
-	int                w = dispatch_is_write(d, op);
-	if (w) {
+	const char        *why;
+	if (dispatch_is_write(d, op)) {
 		r->writes = 1;
-		if (__atomic_load_n(&d->readonly, __ATOMIC_ACQUIRE))
+		if (mpsd_commit_readonly(d->commit, &why))
 			return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_READONLY,
-			    "the daemon refuses writes: %s", d->readonly_why);
+			    "the daemon refuses writes: %s", why);
 	}
 	switch (op->code) {
 	case MPSTORE__OP_CODE__OP_HELLO: return op_hello(d, x);
@@ -184,8 +220,8 @@ int dispatch_exec_op(mpsd_daemon *d, mpsd_req *r, mpsd_exec *x)
 		}
 		x->res->revision = mpsd_store_revision(d->st);
 		return 0;
-	case MPSTORE__OP_CODE__OP_CHANGES: return mpsd_commit_changes(d, x);
-	case MPSTORE__OP_CODE__OP_STATS: mpsd_commit_stats(d, x); return 0;
+	case MPSTORE__OP_CODE__OP_CHANGES: return mpsd_commit_changes(d->commit, x);
+	case MPSTORE__OP_CODE__OP_STATS: mpsd_stats(d, x); return 0;
 	case MPSTORE__OP_CODE__OP_REGISTER_SCHEMA:
 	case MPSTORE__OP_CODE__OP_GET_SCHEMA:
 		if (mpsd_schema_op == NULL)
@@ -226,6 +262,18 @@ Mpstore__Result *dispatch_new_result(mpsd_req *r)
 	return res;
 }
 
+/* Why a new park of r would be refused (NULL: it may park). */
+static const char *park_refusal(mpsd_daemon *d, mpsd_req *r)
+{
+	if (r->parked)
+		return NULL;
+	if (d->cfg.max_parked > 0 && d->parked >= d->cfg.max_parked)
+		return d->park_msg_all;
+	if (d->cfg.max_parked_per_client > 0 && mpsd_clients_parked(r) >= d->cfg.max_parked_per_client)
+		return d->park_msg_one;
+	return NULL;
+}
+
 void dispatch_exec_setup(mpsd_daemon *d, mpsd_req *r, const Mpstore__Op *op, Mpstore__Result *res)
 {
 	r->x.st = d->st;
@@ -234,6 +282,7 @@ void dispatch_exec_setup(mpsd_daemon *d, mpsd_req *r, const Mpstore__Op *op, Mps
 	r->x.res = res;
 	r->x.arena = &r->arena;
 	r->x.park_owner = r;
+	r->x.park_refused = park_refusal(d, r);
 }
 
 /* Pack the answer and hand it on: at once, or after the commit. */
@@ -249,15 +298,15 @@ void dispatch_finish(mpsd_daemon *d, mpsd_req *r)
 	resp.results = r->results;
 	resp.n_results = r->nres;
 	resp.succeeded = r->succeeded;
-	nng_msg *m = mpsd_pack_response(&resp);
+	mpsd_msg *m = mpsd_pack_response(&resp);
 	if (m == NULL) {
 		mpsd_log("out of memory packing a reply");
 		answer(d, r, NULL);
 		return;
 	}
 	if (r->x.nchanges > 0 || r->action != MPSD_ACT_NONE) {
-		/* answered by the commit thread once the changes are durable */
-		mpsd_commit_submit(d, &r->x, r, m);
+		/* answered once the changes are durable (notify.c) */
+		mpsd_commit_submit(d->commit, &r->x, r, m, r->action, r->action_arg);
 		return;
 	}
 	answer(d, r, m);
@@ -273,14 +322,14 @@ static int run_batch(mpsd_daemon *d, mpsd_req *r)
 		r->x.expired = 0;
 		int rv = dispatch_tidy(d, res, dispatch_exec_op(d, r, &r->x));
 		if (rv == MPSD_PARK) {
+			set_parked(d, r, 1);
 			/* what the batch changed so far commits without waiting */
 			if (r->x.nchanges > 0) {
-				mpsd_commit_submit(d, &r->x, NULL, NULL);
+				mpsd_commit_submit(d->commit, &r->x, NULL, NULL, MPSD_ACT_NONE, NULL);
 				r->x.nchanges = 0;
 				r->x.changes = NULL;
 				r->x.cap = 0;
 			}
-			mpsd_server_wake_clock(d);
 			return MPSD_PARK;
 		}
 	}
@@ -301,6 +350,7 @@ int mpsd_dispatch_resume(void *owner, mpsd_waiter *w, int expired)
 	if (rv == MPSD_PARK)
 		return MPSD_PARK;
 	mpsd_waiter_free(w);
+	set_parked(d, r, 0);
 	r->x.w = NULL;
 	r->x.expired = 0;
 	r->next_op++;
@@ -308,19 +358,37 @@ int mpsd_dispatch_resume(void *owner, mpsd_waiter *w, int expired)
 	return rv;
 }
 
+static void run_request(mpsd_daemon *d, mpsd_req *r);
+
 void mpsd_dispatch_drop(void *owner)
 {
-	mpsd_req *r = owner;
+	mpsd_req    *r = owner;
+	mpsd_daemon *d = r->d;
 	r->x.w = NULL; /* the store frees the waiter */
+	set_parked(d, r, 0);
 	if (r->rq != NULL && r->rq->client_id != 0) {
-		mpsd_session *s = mpsd_session_find(r->d->sess, r->rq->client_id);
+		mpsd_session *s = mpsd_session_find(d->sess, r->rq->client_id);
 		if (s != NULL)
 			mpsd_session_forget(s, r->rq->id);
 	}
-	if (r->dup != NULL)
-		mpsd_server_abandon(r->d, r->dup);
-	req_reset(r);
-	mpsd_server_abandon(r->d, r);
+	mpsd_req *dup = r->dup;
+	r->dup = NULL;
+	reply_req(d, r, NULL);
+	/* a re-send of it, on a connection still open, now goes its own way */
+	if (dup != NULL) {
+		if (mpsd_net_peer_alive(&dup->peer) && !d->stopping)
+			run_request(d, dup);
+		else
+			reply_req(d, dup, NULL);
+	}
+}
+
+static void session_gone_cb(void *arg, uint64_t sid)
+{
+	mpsd_daemon *d = arg;
+	if (d->cfg.verbose)
+		mpsd_log("session %016llx ended", (unsigned long long)sid);
+	mpsd_dispatch_session_gone(d, sid);
 }
 
 void mpsd_dispatch_session_gone(mpsd_daemon *d, uint64_t sid)
@@ -337,9 +405,29 @@ void mpsd_dispatch_session_gone(mpsd_daemon *d, uint64_t sid)
 	x.arena = &a;
 	mpsd_store_session_gone(d->st, &x, sid, mpsd_dispatch_drop);
 	if (x.nchanges > 0)
-		mpsd_commit_submit(d, &x, NULL, NULL);
+		mpsd_commit_submit(d->commit, &x, NULL, NULL, MPSD_ACT_NONE, NULL);
 	mpsd_store_run_wakeups(d->st, mpsd_dispatch_resume);
 	mpsd_arena_fini(&a);
+}
+
+/* A connection ended: its parked requests go with it, whatever their
+ * client_id (never answered), then the sessions bound to it. The store is
+ * locked. */
+void mpsd_dispatch_conn_gone(mpsd_daemon *d, uint32_t id, mpsd_req *parked)
+{
+	while (parked != NULL) {
+		mpsd_req *r = parked;
+		parked = r->next_free; /* the list clients.c made */
+		r->next_free = NULL;
+		mpsd_waiter *w = r->x.w;
+		if (w != NULL)
+			mpsd_store_unpark(d->st, w);
+		mpsd_dispatch_drop(r);
+	}
+	if (d->stopping)
+		return; /* what sessions hold is released by the next start's leases */
+	mpsd_sessions_reap(d->sess, id, mpsd_now_ms(), 0, session_gone_cb, d);
+	mpsd_store_run_wakeups(d->st, mpsd_dispatch_resume);
 }
 
 /* ---- entry ---- */
@@ -355,70 +443,23 @@ static int auth_ok(const mpsd_daemon *d, const Mpstore__Request *rq)
 	return diff == 0;
 }
 
-void mpsd_dispatch(mpsd_daemon *d, mpsd_req *r, nng_msg *msg)
+/* Sessions, re-sends, then the ops; the store is locked. */
+static void run_request(mpsd_daemon *d, mpsd_req *r)
 {
-	req_reset(r);
-	r->pipe = nng_msg_get_pipe(msg).id;
-	ProtobufCAllocator al = {arena_pb_alloc, arena_pb_free, &r->arena};
-	r->rq = mpw_request_unpack(&al, nng_msg_len(msg), nng_msg_body(msg));
-	nng_msg_free(msg);
-	if (r->rq == NULL) {
-		nng_msg *m = error_reply(0, MPSTORE__STATUS__ERR_MALFORMED,
-		    "request does not decode as an mpstore.Request");
-		req_reset(r);
-		if (m != NULL)
-			mpsd_server_reply(d, r, m);
-		else
-			mpsd_server_abandon(d, r);
-		return;
-	}
 	Mpstore__Request *rq = r->rq;
-	const char *bad = NULL;
-	__atomic_add_fetch(&d->requests, 1, __ATOMIC_RELAXED);
-	Mpstore__Status badst = MPSTORE__STATUS__ERR_INVALID;
-	if (d->cfg.auth_len > 0 && !auth_ok(d, rq)) {
-		bad = "authentication required: this daemon needs the auth key";
-		badst = MPSTORE__STATUS__ERR_AUTH;
-	} else if (rq->version > MPS_PROTOCOL_VERSION || rq->version == 0) {
-		bad = "protocol version not supported (this daemon speaks version 1)";
-		badst = MPSTORE__STATUS__ERR_VERSION;
-	} else if (rq->n_ops > MPSD_MAX_OPS) {
-		bad = "too many ops in one request";
-		badst = MPSTORE__STATUS__ERR_TOO_BIG;
-	} else if (rq->txn != NULL && rq->n_ops > 0) {
-		bad = "a request carries ops or a txn, not both";
-	}
-	if (bad != NULL) {
-		nng_msg *m = error_reply(rq->id, badst, bad);
-		req_reset(r);
-		if (m != NULL)
-			mpsd_server_reply(d, r, m);
-		else
-			mpsd_server_abandon(d, r);
-		return;
-	}
-	mpsd_server_hold();
-	mpsd_store_lock(d->st);
 	if (rq->client_id != 0) {
 		mpsd_session *s = mpsd_session_get(d->sess, rq->client_id);
 		if (s != NULL) {
-			mpsd_session_touch(s, r->pipe, mpsd_now_ms());
+			mpsd_session_touch(s, r->peer.id, mpsd_now_ms());
 			const uint8_t *data = NULL;
 			size_t         len = 0;
 			mpsd_req      *pending = NULL;
 			switch (mpsd_session_seen(s, rq->id, r, &data, &len, &pending)) {
 			case MPSD_SEEN_DONE: {
-				nng_msg *m;
-				int      ok = nng_msg_alloc(&m, len) == 0;
-				if (ok)
-					memcpy(nng_msg_body(m), data, len);
-				mpsd_store_unlock(d->st);
-				mpsd_server_flush(d);
-				req_reset(r);
-				if (ok)
-					mpsd_server_reply(d, r, m);
-				else
-					mpsd_server_abandon(d, r);
+				mpsd_msg *m = mpsd_msg_alloc(len);
+				if (m != NULL)
+					memcpy(m->body, data, len);
+				reply_req(d, r, m);
 				return;
 			}
 			case MPSD_SEEN_PENDING:
@@ -426,10 +467,8 @@ void mpsd_dispatch(mpsd_daemon *d, mpsd_req *r, nng_msg *msg)
 					/* answered with the first; an older re-send's
 					 * connection is gone, so it is let go */
 					if (pending->dup != NULL)
-						mpsd_server_abandon(d, pending->dup);
+						reply_req(d, pending->dup, NULL);
 					pending->dup = r;
-					mpsd_store_unlock(d->st);
-					mpsd_server_flush(d);
 					return;
 				}
 				break;
@@ -439,22 +478,77 @@ void mpsd_dispatch(mpsd_daemon *d, mpsd_req *r, nng_msg *msg)
 	}
 	if (rq->txn != NULL) {
 		dispatch_run_txn(d, r);
-	} else {
-		r->nres = rq->n_ops;
-		r->results = mpsd_arena_alloc(&r->arena, (rq->n_ops ? rq->n_ops : 1) * sizeof(*r->results));
-		for (size_t i = 0; r->results != NULL && i < rq->n_ops; i++)
-			if ((r->results[i] = dispatch_new_result(r)) == NULL)
-				r->results = NULL;
-		if (r->results == NULL) {
-			r->nres = 0;
-			r->status = MPSTORE__STATUS__ERR_LIMIT;
-			r->error = "out of memory";
-			dispatch_finish(d, r);
-		} else {
-			run_batch(d, r);
-		}
+		return;
 	}
-	mpsd_store_run_wakeups(d->st, mpsd_dispatch_resume);
-	mpsd_store_unlock(d->st);
-	mpsd_server_flush(d);
+	r->nres = rq->n_ops;
+	r->results = mpsd_arena_alloc(&r->arena, (rq->n_ops ? rq->n_ops : 1) * sizeof(*r->results));
+	for (size_t i = 0; r->results != NULL && i < rq->n_ops; i++)
+		if ((r->results[i] = dispatch_new_result(r)) == NULL)
+			r->results = NULL;
+	if (r->results == NULL) {
+		r->nres = 0;
+		r->status = MPSTORE__STATUS__ERR_LIMIT;
+		r->error = "out of memory";
+		dispatch_finish(d, r);
+		return;
+	}
+	run_batch(d, r);
+}
+
+static void refuse(mpsd_daemon *d, mpsd_req *r, uint64_t id, Mpstore__Status st, const char *msg)
+{
+	reply_req(d, r, mpsd_pack_error(id, st, msg));
+}
+
+void mpsd_dispatch_request(void *arg, const mpsd_peer *from, const uint8_t *body, size_t len,
+    int flags)
+{
+	mpsd_daemon *d = arg;
+	mpsd_peer    peer = *from;
+	mpsd_req    *r = d->stopping ? NULL : req_get(d);
+	if (r == NULL) {
+		mpsd_net_release(d->net, &peer); /* out of memory, or stopping */
+		return;
+	}
+	r->peer = peer;
+	mpsd_clients_track(d, r);
+	char msg[160];
+	if (flags & MPSD_NET_OVER_LIMIT) {
+		snprintf(msg, sizeof(msg), "the daemon serves at most %zu connections (--max-clients)",
+		    d->cfg.net.max_clients);
+		refuse(d, r, 0, MPSTORE__STATUS__ERR_LIMIT, msg);
+		return;
+	}
+	if (flags & MPSD_NET_TOO_BIG) {
+		snprintf(msg, sizeof(msg), "a request of %zu bytes is larger than --max-message %zu",
+		    len, d->cfg.net.max_msg);
+		refuse(d, r, 0, MPSTORE__STATUS__ERR_TOO_BIG, msg);
+		return;
+	}
+	ProtobufCAllocator al = {arena_pb_alloc, arena_pb_free, &r->arena};
+	Mpstore__Request  *rq = mpw_request_unpack(&al, len, body);
+	if (rq == NULL) {
+		refuse(d, r, 0, MPSTORE__STATUS__ERR_MALFORMED,
+		    "request does not decode as an mpstore.Request");
+		return;
+	}
+	r->rq = rq;
+	d->requests++;
+	if (d->cfg.auth_len > 0 && !auth_ok(d, rq)) {
+		refuse(d, r, rq->id, MPSTORE__STATUS__ERR_AUTH,
+		    "authentication required: this daemon needs the auth key");
+	} else if (rq->version > MPS_PROTOCOL_VERSION || rq->version == 0) {
+		refuse(d, r, rq->id, MPSTORE__STATUS__ERR_VERSION,
+		    "protocol version not supported (this daemon speaks version 1)");
+	} else if (rq->n_ops > MPSD_MAX_OPS) {
+		refuse(d, r, rq->id, MPSTORE__STATUS__ERR_TOO_BIG, "too many ops in one request");
+	} else if (rq->txn != NULL && rq->n_ops > 0) {
+		refuse(d, r, rq->id, MPSTORE__STATUS__ERR_INVALID, "a request carries ops or a txn, not both");
+	} else {
+		mpsd_store_lock(d->st);
+		run_request(d, r);
+		mpsd_store_run_wakeups(d->st, mpsd_dispatch_resume);
+		mpsd_store_unlock(d->st);
+		mpsd_dispatch_rearm(d);
+	}
 }

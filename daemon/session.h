@@ -1,6 +1,6 @@
 /*
  * session.h - client sessions: one per client_id, bound to the connection
- * (nng pipe) it last used, with a lease renewed by every request, and a
+ * (transport connection id) it last used, with a lease renewed by every request, and a
  * cache of recent answers so that a re-sent mutation is answered, not
  * applied twice. All calls under the store lock.
  */

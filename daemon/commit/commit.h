@@ -1,34 +1,117 @@
 /*
- * commit.h - the commit thread: group commit of changes to the database,
- * then replies and PUB notifications in revision order; snapshots,
- * backups, and the in-memory history of changes that watchers catch up
- * from. With durability memory or snapshot there is no log to wait for,
- * and changes are published and answered at once.
+ * commit.h - group commit: the changes of many requests written to the
+ * database in one SQLite transaction by a thread of its own, then handed
+ * back, a whole group at once, to whoever answers and publishes them (the
+ * daemon's loop); snapshots, backups, the WAL sync, and the in-memory
+ * history of changes that watchers catch up from (OP_CHANGES).
+ *
+ * With durability memory or snapshot there is no log to wait for: a
+ * submission is handed back at once, from inside mpsd_commit_submit.
+ *
+ * It knows nothing of the transport or of requests: a job carries the
+ * submitter's opaque owner and reply, which come back untouched.
  */
 #ifndef MPSD_COMMIT_H
 #define MPSD_COMMIT_H
 
-#include "daemon.h"
+#include <stddef.h>
+#include <stdint.h>
 
-/* Open the database, recover the store (before serving), start the thread. */
-int  mpsd_commit_start(mpsd_daemon *d, char *err, size_t errlen);
-/* Drain, write a final snapshot (when there is a database), close. */
-void mpsd_commit_stop(mpsd_daemon *d);
+#include "store.h"
+
+typedef enum mpsd_durability {
+	MPSD_DUR_MEMORY = 0,
+	MPSD_DUR_LOG,
+	MPSD_DUR_FSYNC,
+	MPSD_DUR_SNAPSHOT,
+} mpsd_durability;
+
+typedef struct mpsd_commit mpsd_commit;
+
+typedef struct mpsd_commit_cfg {
+	const char     *db_path;
+	mpsd_durability durability;
+	int64_t         snapshot_secs;    /* 0: no timed snapshots */
+	int64_t         snapshot_changes; /* 0: no count-triggered snapshots */
+	size_t          history;          /* changes kept in memory for watchers */
+} mpsd_commit_cfg;
+
+/* One packed change; the records of one submission share a block. */
+typedef struct crec_blk crec_blk;
+typedef struct crec {
+	uint64_t  rev;
+	int       kind;
+	char     *name;
+	uint8_t  *data;
+	size_t    len;
+	crec_blk *blk;
+} crec;
+
+enum { MPSD_ACT_NONE = 0, MPSD_ACT_SNAPSHOT = 1, MPSD_ACT_BACKUP = 2 };
 
 /*
- * Under the store lock: commit x's changes (packed here), then send reply
- * for r (r and reply may be NULL for changes without a requester). Takes
- * reply. Keeps revision order because it runs under the store lock.
+ * A submission, handed back once its changes are durable (or failed).
+ * status is 0, or ERR_IO when the commit failed (the reply must not say
+ * "ok"), or an action's outcome; err says why and rev is an action's
+ * revision.
  */
-void mpsd_commit_submit(mpsd_daemon *d, mpsd_exec *x, mpsd_req *r, nng_msg *reply);
+typedef struct mpsd_job {
+	struct mpsd_job *next;
+	void            *owner;  /* the submitter's request (NULL: none) */
+	void            *reply;  /* the submitter's packed reply */
+	crec            *recs;
+	size_t           nrec;
+	int              action;
+	char            *arg;
+	int              status;
+	uint64_t         rev;
+	char             err[256];
+} mpsd_job;
 
-/* Under the store lock: OP_CHANGES from the history into x->res. */
-int mpsd_commit_changes(mpsd_daemon *d, mpsd_exec *x);
+/*
+ * done(arg, list): a group of jobs, in revision order, is durable. Called
+ * from the commit thread (log, fsync, actions) or from inside
+ * mpsd_commit_submit (memory, snapshot). The callee owns the list and frees
+ * it with mpsd_commit_jobs_free once it has published and answered them.
+ */
+typedef void (*mpsd_commit_done_fn)(void *arg, mpsd_job *list);
 
-/* Publish a heartbeat (empty topic, last committed revision). */
-void mpsd_commit_heartbeat(mpsd_daemon *d);
+/* Open the database, recover the store st (before serving), start the
+ * threads. On failure *out may still be set: mpsd_commit_stop and
+ * mpsd_commit_free it. */
+int mpsd_commit_start(mpsd_commit **out, mpsd_store *st, const mpsd_commit_cfg *cfg,
+    mpsd_commit_done_fn done, void *arg, char *err, size_t errlen);
+/* Drain (every job is handed back), write a final snapshot when there is
+ * a database and nothing failed, close the database. */
+void mpsd_commit_stop(mpsd_commit *cm);
+void mpsd_commit_free(mpsd_commit *cm);
+void mpsd_commit_jobs_free(mpsd_job *list);
 
-/* Stats lines "key=value" into x->res->values. */
-void mpsd_commit_stats(mpsd_daemon *d, mpsd_exec *x);
+/*
+ * Under the store lock (keeps revision order): commit x's changes (packed
+ * here), with owner and reply to hand back (both may be NULL for changes
+ * without a requester), and an action (MPSD_ACT_*, arg copied).
+ */
+void mpsd_commit_submit(mpsd_commit *cm, mpsd_exec *x, void *owner, void *reply, int action,
+    const char *arg);
+
+/* Under the store lock: OP_CHANGES from the history (or the log) into x->res. */
+int mpsd_commit_changes(mpsd_commit *cm, mpsd_exec *x);
+/* The last committed revision (heartbeats). */
+uint64_t mpsd_commit_last(mpsd_commit *cm);
+
+/* After a failed write or sync, writes are refused: 1 and the reason. */
+int mpsd_commit_readonly(const mpsd_commit *cm, const char **why);
+
+typedef struct mpsd_commit_stats {
+	uint64_t committed_changes;
+	uint64_t batches;
+	uint64_t wal_syncs;
+	uint64_t snapshot_rev;
+	size_t   history_changes;
+	size_t   history_bytes;
+	int      has_db;
+} mpsd_commit_stats;
+void mpsd_commit_stats_get(mpsd_commit *cm, mpsd_commit_stats *st);
 
 #endif

@@ -222,6 +222,8 @@ int mpsd_exec_park(mpsd_exec *x, mpsd_container *c)
 		c->nwaiters++;
 		return MPSD_PARK;
 	}
+	if (x->park_refused != NULL)
+		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "%s", x->park_refused);
 	mpsd_waiter *w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "out of memory parking the request");

@@ -31,6 +31,7 @@ struct mpsd_exec {
 	int                in_txn;  /* all changes of the txn share one revision */
 	uint64_t           txn_rev; /* that revision, once the first change is made */
 	void              *park_owner; /* the dispatcher's request, stored in waiters */
+	const char        *park_refused; /* set: a new park fails ERR_LIMIT with this text */
 	/* changes recorded by this op, in order (owned by the arena) */
 	Mpstore__Change  **changes;
 	size_t             nchanges, cap;

@@ -1,6 +1,6 @@
 /*
  * store.h - the registry of containers, the global revision, and running
- * ops against them. The store knows nothing of nng or SQLite: dispatch.c
+ * ops against them. The store knows nothing of the transport or SQLite: dispatch.c
  * drives it from the transport, persistence plugs in through mpsd_persist.
  *
  * Locking: one store lock (mpsd_store_lock) serialises every op, like
@@ -109,6 +109,9 @@ size_t  mpsd_store_nwaiters(const mpsd_store *st);
 void   *mpsd_waiter_owner(mpsd_waiter *w);
 mpsd_container *mpsd_waiter_container(mpsd_waiter *w); /* NULL once deleted */
 void    mpsd_waiter_free(mpsd_waiter *w);
+/* Take a parked op away (its request's connection is gone): the waiter is
+ * freed, never answered, and the ops behind it get their turn. */
+void    mpsd_store_unpark(mpsd_store *st, mpsd_waiter *w);
 
 /* A session ended: its waiters are removed (drop is called with each
  * owner, which must free the request without answering), then every

@@ -176,3 +176,19 @@ void mpsd_store_session_gone(mpsd_store *st, mpsd_exec *x, uint64_t sid, void (*
 	gone_ctx g = {x, sid};
 	mpsd_store_foreach(st, gone_visit, &g);
 }
+
+void mpsd_store_unpark(mpsd_store *st, mpsd_waiter *w)
+{
+	if (w->orphan_queued) {
+		for (mpsd_waiter **pp = &st->orphans; *pp != NULL; pp = &(*pp)->orphan_next)
+			if (*pp == w) {
+				*pp = w->orphan_next;
+				break;
+			}
+		w->orphan_queued = 0;
+	}
+	mpsd_container *c = w->c;
+	mpsd_waiter_free(w);
+	if (c != NULL)
+		store_wake_push(st, c); /* e.g. a queue slot it was holding up */
+}
