@@ -52,10 +52,11 @@ void conn_unref(mpsd_conn *c)
 
 static void outq_free(outq *q)
 {
-	if (q->m != NULL)
-		mpsd_msg_free(q->m);
-	if (q->pf != NULL)
-		pubframe_unref(q->pf);
+	if (q->m != NULL) {
+		mpsd_msg_free(q->m); /* q is inside it */
+		return;
+	}
+	pubframe_unref(q->pf);
 	free(q);
 }
 
@@ -113,15 +114,16 @@ static void bad_frame(mpsd_conn *c)
 void conn_queue(mpsd_conn *c, mpsd_msg *m, pubframe *pf, const uint8_t *frame, size_t len)
 {
 	mpsd_net *n = c->net;
-	outq     *q = malloc(sizeof(*q));
+	outq     *q = m != NULL ? &m->q : malloc(sizeof(*q));
 	if (q == NULL || c->state == CONN_CLOSING) {
-		free(q);
 		if (m != NULL)
 			mpsd_msg_free(m);
+		else
+			free(q);
 		if (pf != NULL)
 			pubframe_unref(pf);
 		if (q == NULL && c->state != CONN_CLOSING)
-			conn_close(c); /* a lost reply would leave the peer waiting */
+			conn_close(c); /* a lost notification: the watcher sees the gap */
 		return;
 	}
 	q->next = NULL;

@@ -35,11 +35,21 @@ typedef struct mpsd_conn mpsd_conn;
  * mpsd_net_reply, which takes it.
  */
 #define MPSD_MSG_ROOM (MPS_SP_HDR_MAX + MPS_SP_BT_MAX + 3)
-typedef struct mpsd_msg {
-	size_t  len; /* body length */
-	uint8_t room[MPSD_MSG_ROOM];
-	uint8_t body[];
-} mpsd_msg;
+typedef struct mpsd_msg mpsd_msg;
+typedef struct pubframe pubframe;
+/* A queued write (the transport's; a reply carries its own). */
+typedef struct mpsd_outq {
+	struct mpsd_outq *next;
+	mpsd_msg         *m;       /* a reply, or */
+	pubframe         *pf;      /* a notification shared by subscribers */
+	size_t            off, len; /* bytes written, frame length */
+} mpsd_outq;
+struct mpsd_msg {
+	mpsd_outq q;
+	size_t    len; /* body length */
+	uint8_t   room[MPSD_MSG_ROOM];
+	uint8_t   body[];
+};
 
 mpsd_msg *mpsd_msg_alloc(size_t len); /* NULL when out of memory */
 void      mpsd_msg_free(mpsd_msg *m); /* NULL ok */

@@ -14,19 +14,13 @@ typedef struct mpsd_tls mpsd_tls;
 
 /* A notification shared by every subscriber's queue: the ipc frame (type
  * byte, length, topic and payload); tcp peers get it from data + 1. */
-typedef struct pubframe {
+struct pubframe {
 	int     refs;
 	size_t  len; /* ipc frame length */
 	uint8_t data[];
-} pubframe;
+};
 
-/* One queued write: a reply (m) or a notification (pf). */
-typedef struct outq {
-	struct outq *next;
-	mpsd_msg    *m;
-	pubframe    *pf;
-	size_t       off, len; /* bytes written, frame length */
-} outq;
+typedef mpsd_outq outq;
 
 enum { CONN_HANDSHAKE = 0, CONN_OPEN, CONN_CLOSING };
 
