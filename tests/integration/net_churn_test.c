@@ -136,7 +136,9 @@ static void test_churn(void **state)
 	assert_true(clients >= 1 && clients <= 2); /* fd, and the stat's own */
 	long rss1 = netu_rss_kb(d.pid);
 	print_message("daemon RSS %ld KiB before, %ld KiB after\n", rss0, rss1);
-	assert_true(rss0 > 0 && rss1 > 0 && rss1 < rss0 + 4096);
+	assert_true(rss0 > 0 && rss1 > 0);
+	if (NETU_RSS_MEANINGFUL)
+		assert_true(rss1 < rss0 + 4096);
 	close(fd);
 	mpst_daemon_cleanup(&d);
 }

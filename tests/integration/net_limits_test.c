@@ -121,7 +121,8 @@ static void test_slow_reader_closed(void **state)
 	assert_true(wait_stat_at_most("client_buffer", 0) == 0);
 	long rss1 = netu_rss_kb(d.pid);
 	assert_true(rss0 > 0 && rss1 > 0);
-	assert_true(rss1 < rss0 + 8 * 1024); /* 3 x 12 MiB asked for, a few MiB kept at most */
+	if (NETU_RSS_MEANINGFUL)
+		assert_true(rss1 < rss0 + 8 * 1024); /* 3 x 12 MiB asked for, a few MiB kept at most */
 	close(fd);
 }
 

@@ -236,6 +236,14 @@ static inline long long netu_stat(const char *url, const char *key)
 	return v;
 }
 
+/* Whether RSS says anything about leaks: not under AddressSanitizer, whose
+ * quarantine keeps freed memory (its leak check at exit stands in). */
+#if defined(__SANITIZE_ADDRESS__)
+#define NETU_RSS_MEANINGFUL 0
+#else
+#define NETU_RSS_MEANINGFUL 1
+#endif
+
 /* The resident set of pid in KiB (from /proc), -1 if unknown. */
 static inline long netu_rss_kb(pid_t pid)
 {
