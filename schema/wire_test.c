@@ -388,7 +388,7 @@ static void test_roundtrip(void **state)
 }
 
 /* Does the message in [p, p+n) hold a singular message field twice,
- * at any depth? protobuf-c merges the copies, wire.c keeps the last. */
+ * at any depth? protobuf-c merges the copies, wire_dec.c keeps the last. */
 static int dup_submessage(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n)
 {
 	unsigned       seen[64] = {0};
