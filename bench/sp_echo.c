@@ -57,7 +57,8 @@ static int parse_url(const char *url, struct sockaddr_storage *ss, socklen_t *le
 
 /* ---- server on daemon/net ---- */
 
-static mpsd_net *g_net;
+static mpsd_net   *g_net;
+static uv_signal_t g_sigint, g_sigterm;
 
 static void uv_request(void *arg, const mpsd_peer *from, const uint8_t *body, size_t len, int flags)
 {
@@ -71,8 +72,10 @@ static void uv_request(void *arg, const mpsd_peer *from, const uint8_t *body, si
 
 static void uv_stop_cb(uv_signal_t *s, int sig)
 {
+	(void)s;
 	(void)sig;
-	uv_close((uv_handle_t *)s, NULL);
+	uv_close((uv_handle_t *)&g_sigint, NULL);
+	uv_close((uv_handle_t *)&g_sigterm, NULL);
 	mpsd_net_stop(g_net);
 	mpsd_net_close(g_net);
 }
@@ -93,11 +96,10 @@ static int serve_uv(const char *url)
 		fprintf(stderr, "sp_echo: %s\n", err);
 		return 1;
 	}
-	static uv_signal_t si, st;
-	uv_signal_init(mpsd_net_loop(g_net), &si);
-	uv_signal_init(mpsd_net_loop(g_net), &st);
-	uv_signal_start(&si, uv_stop_cb, SIGINT);
-	uv_signal_start(&st, uv_stop_cb, SIGTERM);
+	uv_signal_init(mpsd_net_loop(g_net), &g_sigint);
+	uv_signal_init(mpsd_net_loop(g_net), &g_sigterm);
+	uv_signal_start(&g_sigint, uv_stop_cb, SIGINT);
+	uv_signal_start(&g_sigterm, uv_stop_cb, SIGTERM);
 	mpsd_net_run(g_net);
 	mpsd_net_free(g_net);
 	return 0;

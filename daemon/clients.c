@@ -6,20 +6,13 @@
  * requests with it, whatever their client_id (dispatch.c), so a peer that
  * parks and leaves holds nothing.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
+#include "clients.h"
 #include "req.h"
-
-struct mpsd_client {
-	uint32_t     id;
-	char         addr[64];
-	pid_t        pid;
-	int64_t      since_ms;
-	size_t       nparked;
-	mpsd_req    *reqs; /* unanswered */
-	mpsd_client *hnext;
-};
 
 struct mpsd_clients {
 	mpsd_client **b;
@@ -83,7 +76,7 @@ static void grow(mpsd_clients *cs)
 	free(old);
 }
 
-static mpsd_client *find(mpsd_clients *cs, uint32_t id)
+mpsd_client *mpsd_clients_find(mpsd_clients *cs, uint32_t id)
 {
 	for (mpsd_client *c = cs->b[slot(cs, id)]; c != NULL; c = c->hnext)
 		if (c->id == id)
@@ -101,7 +94,11 @@ void mpsd_clients_opened(void *arg, uint32_t id, const char *addr, pid_t pid)
 	c->id = id;
 	snprintf(c->addr, sizeof(c->addr), "%s", addr);
 	c->pid = pid;
-	c->since_ms = mpsd_now_ms();
+	c->since_ms = c->last_ms = mpsd_now_ms();
+	if (getrandom(c->nonce, sizeof(c->nonce), 0) != (ssize_t)sizeof(c->nonce)) {
+		free(c); /* without a nonce it could never authenticate: refuse it */
+		return;
+	}
 	size_t k = slot(cs, id);
 	c->hnext = cs->b[k];
 	cs->b[k] = c;
@@ -151,7 +148,7 @@ void mpsd_clients_closed(void *arg, uint32_t id)
 
 void mpsd_clients_track(mpsd_daemon *d, mpsd_req *r)
 {
-	mpsd_client *c = find(d->clients, r->peer.id);
+	mpsd_client *c = mpsd_clients_find(d->clients, r->peer.id);
 	r->cl = c;
 	r->cl_prev = NULL;
 	r->cl_next = NULL;
@@ -191,4 +188,11 @@ void mpsd_clients_set_parked(mpsd_req *r, int on)
 		r->cl->nparked++;
 	else if (r->cl->nparked > 0)
 		r->cl->nparked--;
+}
+
+void mpsd_clients_foreach(mpsd_clients *cs, void (*fn)(void *arg, mpsd_client *c), void *arg)
+{
+	for (size_t i = 0; i < cs->nb; i++)
+		for (mpsd_client *c = cs->b[i]; c != NULL; c = c->hnext)
+			fn(arg, c);
 }

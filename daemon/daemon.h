@@ -17,6 +17,9 @@
 #include "net.h"
 #include "store.h"
 
+typedef struct mpsd_client  mpsd_client;
+typedef struct mpsd_clients mpsd_clients;
+
 typedef struct mpsd_config {
 	mpsd_net_cfg    net;
 	mpsd_commit_cfg commit;
@@ -33,7 +36,6 @@ typedef struct mpsd_config {
 
 typedef struct mpsd_sessions mpsd_sessions;
 typedef struct mpsd_req      mpsd_req;
-typedef struct mpsd_clients  mpsd_clients;
 
 typedef struct mpsd_daemon {
 	mpsd_config    cfg;
@@ -92,18 +94,6 @@ void mpsd_notify_done(void *arg, mpsd_job *list);
 /* Publish and answer the groups handed back so far (loop thread). */
 void mpsd_notify_drain(void *arg);
 void mpsd_notify_heartbeat(mpsd_daemon *d);
-
-/* ---- clients.c: a record per request connection ---- */
-mpsd_clients *mpsd_clients_alloc(void);
-void          mpsd_clients_free(mpsd_clients *cs);
-void          mpsd_clients_opened(void *arg, uint32_t id, const char *addr, pid_t pid);
-void          mpsd_clients_closed(void *arg, uint32_t id);
-/* Track r (unanswered) under its connection's record; untrack when done. */
-void          mpsd_clients_track(mpsd_daemon *d, mpsd_req *r);
-void          mpsd_clients_untrack(mpsd_req *r);
-size_t        mpsd_clients_parked(const mpsd_req *r);
-void          mpsd_clients_set_parked(mpsd_req *r, int on);
-size_t        mpsd_clients_count(const mpsd_clients *cs);
 
 /* ---- stats.c ---- */
 void mpsd_stats(mpsd_daemon *d, mpsd_exec *x);

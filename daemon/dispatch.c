@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
+#include "clients.h"
 #include "dispatch_int.h"
 #include "mpstore/mpstore.h"
 #include "pack.h"
@@ -141,7 +143,7 @@ void mpsd_dispatch_job_done(mpsd_daemon *d, mpsd_job *j)
 
 /* ---- daemon-level ops (those the store core does not know) ---- */
 
-static int op_hello(mpsd_daemon *d, mpsd_exec *x)
+static int op_hello(mpsd_daemon *d, mpsd_req *r, mpsd_exec *x)
 {
 	Mpstore__Value *v = mpsd_exec_alloc(x, sizeof(*v));
 	if (v == NULL)
@@ -153,19 +155,29 @@ static int op_hello(mpsd_daemon *d, mpsd_exec *x)
 	x->res->count = MPS_PROTOCOL_VERSION;
 	x->res->token = (uint64_t)d->cfg.lease_ms;
 	x->res->revision = mpsd_store_revision(d->st);
-	/* "key=value" facts for clients: where notifications are published */
+	/* "key=value" facts for clients: where notifications are published,
+	 * and the connection's challenge when a key is set */
+	char        facts[2][160];
+	size_t      nf = 0;
 	const char *pub = d->cfg.net.pub_url;
-	if (pub != NULL && pub[0] != '\0') {
+	if (pub != NULL && pub[0] != '\0')
+		snprintf(facts[nf++], sizeof(facts[0]), "pub=%s", pub);
+	if (r != NULL && mpsd_auth_facts(d, r, facts[nf], sizeof(facts[0])))
+		nf++;
+	if (nf == 0)
+		return 0;
+	if ((x->res->values = mpsd_exec_vals(x, nf)) == NULL)
+		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "out of memory");
+	for (size_t i = 0; i < nf; i++) {
 		Mpstore__Value *pv = mpsd_exec_alloc(x, sizeof(*pv));
-		x->res->values = mpsd_exec_vals(x, 1);
-		if (pv == NULL || x->res->values == NULL)
+		if (pv == NULL)
 			return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "out of memory");
 		mpstore__value__init(pv);
 		pv->v_case = MPSTORE__VALUE__V_STRING_VALUE;
-		pv->string_value = mpsd_arena_printf(x->arena, "pub=%s", pub);
-		x->res->values[0] = pv;
-		x->res->n_values = 1;
+		pv->string_value = mpsd_arena_printf(x->arena, "%s", facts[i]);
+		x->res->values[i] = pv;
 	}
+	x->res->n_values = nf;
 	return 0;
 }
 
@@ -174,6 +186,7 @@ int dispatch_is_write(mpsd_daemon *d, const Mpstore__Op *op)
 	switch (op->code) {
 	case MPSTORE__OP_CODE__OP_REGISTER_SCHEMA: return 1;
 	case MPSTORE__OP_CODE__OP_HELLO:
+	case MPSTORE__OP_CODE__OP_AUTH:
 	case MPSTORE__OP_CODE__OP_PING:
 	case MPSTORE__OP_CODE__OP_SNAPSHOT:
 	case MPSTORE__OP_CODE__OP_BACKUP:
@@ -198,7 +211,11 @@ int dispatch_exec_op(mpsd_daemon *d, mpsd_req *r, mpsd_exec *x)
 			    "the daemon refuses writes: %s", why);
 	}
 	switch (op->code) {
-	case MPSTORE__OP_CODE__OP_HELLO: return op_hello(d, x);
+	case MPSTORE__OP_CODE__OP_HELLO: return op_hello(d, r, x);
+	case MPSTORE__OP_CODE__OP_AUTH:
+		if (r == NULL)
+			return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_INVALID, "OP_AUTH is not for a txn");
+		return mpsd_auth_op(d, r, x);
 	case MPSTORE__OP_CODE__OP_PING:
 		x->res->revision = mpsd_store_revision(d->st);
 		return 0;
@@ -432,17 +449,6 @@ void mpsd_dispatch_conn_gone(mpsd_daemon *d, uint32_t id, mpsd_req *parked)
 
 /* ---- entry ---- */
 
-/* Constant-time comparison of the request's key with ours. */
-static int auth_ok(const mpsd_daemon *d, const Mpstore__Request *rq)
-{
-	if (rq->auth.len != d->cfg.auth_len)
-		return 0;
-	unsigned char diff = 0;
-	for (size_t i = 0; i < rq->auth.len; i++)
-		diff |= rq->auth.data[i] ^ d->cfg.auth_key[i];
-	return diff == 0;
-}
-
 /* Sessions, re-sends, then the ops; the store is locked. */
 static void run_request(mpsd_daemon *d, mpsd_req *r)
 {
@@ -534,9 +540,15 @@ void mpsd_dispatch_request(void *arg, const mpsd_peer *from, const uint8_t *body
 	}
 	r->rq = rq;
 	d->requests++;
-	if (d->cfg.auth_len > 0 && !auth_ok(d, rq)) {
-		refuse(d, r, rq->id, MPSTORE__STATUS__ERR_AUTH,
-		    "authentication required: this daemon needs the auth key");
+	if (r->cl != NULL) {
+		r->cl->requests++;
+		r->cl->last_ms = mpsd_now_ms();
+		if (rq->client_id != 0)
+			r->cl->client_id = rq->client_id;
+	}
+	const char *unauth = mpsd_auth_check(d, r);
+	if (unauth != NULL) {
+		refuse(d, r, rq->id, MPSTORE__STATUS__ERR_AUTH, unauth);
 	} else if (rq->version > MPS_PROTOCOL_VERSION || rq->version == 0) {
 		refuse(d, r, rq->id, MPSTORE__STATUS__ERR_VERSION,
 		    "protocol version not supported (this daemon speaks version 1)");

@@ -18,6 +18,7 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
 
+#include "clients.h"
 #include "daemon.h"
 #include "mpstore/mpstore.h"
 #include "req.h"

@@ -2,7 +2,7 @@
 # Install the Debian 12 packages mpstore needs (only those missing).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libnng-dev libprotobuf-c-dev protobuf-c-compiler
-      protobuf-compiler libprotobuf-dev libprotoc-dev libsqlite3-dev libuv1-dev sqlite3 libcmocka-dev libnanomsg-dev
+      protobuf-compiler libprotobuf-dev libprotoc-dev libsqlite3-dev libuv1-dev libssl-dev sqlite3 libcmocka-dev libnanomsg-dev
       python3 openssl)
 if [ "${MPSTORE_BENCH_DEPS:-0}" = 1 ]; then pkgs+=(redis-server redis-tools gnuplot-nox); fi
 missing=()

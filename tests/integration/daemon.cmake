@@ -20,3 +20,8 @@ target_link_libraries(net_nanomsg_test PRIVATE mpstore_proto mpstore_testsupport
   PkgConfig::CMOCKA)
 add_test(NAME integration/net_nanomsg_test COMMAND net_nanomsg_test)
 set_tests_properties(integration/net_nanomsg_test PROPERTIES TIMEOUT 120)
+add_executable(net_auth_test ${CMAKE_CURRENT_SOURCE_DIR}/integration/net_auth_test.c)
+target_link_libraries(net_auth_test PRIVATE mpstore_proto mpstore_testsupport OpenSSL::Crypto
+  PkgConfig::CMOCKA)
+add_test(NAME integration/net_auth_test COMMAND net_auth_test)
+set_tests_properties(integration/net_auth_test PROPERTIES TIMEOUT 120)

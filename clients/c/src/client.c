@@ -89,9 +89,6 @@ mps__request_init(mps_client *c, Mpstore__Request *req)
 	req->version   = MPS_PROTOCOL_VERSION;
 	req->id        = atomic_fetch_add(&c->next_id, 1);
 	req->client_id = c->client_id;
-	if (c->has_auth) {
-		req->auth = c->auth;
-	}
 }
 
 mps_err
@@ -261,6 +258,7 @@ hello(mps_client *c)
 {
 	mps_op    op = {.code = MPS_OP_HELLO};
 	mps__call call;
+	char      nonce[80] = "";
 	mps_err   e = mps__call_op(c, &op, &call);
 	if (e == MPS_OK) {
 		mps_value v;
@@ -280,9 +278,18 @@ hello(mps_client *c)
 				c->pub_url = strdup(pv->string_value + 4);
 				c->server.pub_url = c->pub_url;
 			}
+			if (pv->v_case == MPSTORE__VALUE__V_STRING_VALUE &&
+			    strncmp(pv->string_value, "nonce=", 6) == 0)
+				snprintf(nonce, sizeof(nonce), "%s", pv->string_value + 6);
 		}
 	}
 	mps__call_fini(&call);
+	if (e == MPS_OK && nonce[0] != '\0') {
+		if (!c->has_auth)
+			return mps__fail(MPS_ERR_AUTH, "the daemon needs an auth key "
+			                 "($MPSTORE_AUTH_KEY or mps_open_auth)");
+		e = mps__authenticate(c, nonce);
+	}
 	return e;
 }
 

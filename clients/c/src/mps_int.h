@@ -108,6 +108,13 @@ mps_err mps__roundtrip(mps_client *c, nng_msg *req, nng_duration timeout, nng_ms
 /* Decode reply into *resp using allocator a; check the envelope. */
 mps_err mps__decode(nng_msg *reply, mps__arena *a, Mpstore__Response **resp);
 
+/* ---- auth (auth.c) ---- */
+
+/* OP_AUTH with the MAC of the hello's nonce (hex); MPS_OK or why not. */
+mps_err mps__authenticate(mps_client *c, const char *nonce_hex);
+void    mps__auth_mac(const void *key, size_t keylen, const uint8_t *nonce, uint64_t client_id,
+        uint8_t out[32]);
+
 /* ---- ops (op.c) ---- */
 
 /* Build a wire Op from op, allocating from a. */

@@ -296,6 +296,7 @@ typedef enum mps_opcode {
 	MPS_OP_CHANGES = 11,
 	MPS_OP_DUMP = 12,
 	MPS_OP_STATS = 13,
+	MPS_OP_AUTH = 14,
 	MPS_OP_VALUE_GET = 20,
 	MPS_OP_VALUE_SET = 21,
 	MPS_OP_VALUE_ADD = 22,
