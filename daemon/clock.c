@@ -24,6 +24,8 @@ static void deadline_cb(uv_timer_t *t)
 
 void mpsd_dispatch_rearm(mpsd_daemon *d)
 {
+	if (d->chg_pending)
+		mpsd_changes_run(d, mpsd_now_ms());
 	int64_t next = mpsd_store_next_deadline(d->st);
 	if (next == d->deadline_at)
 		return;
@@ -54,6 +56,7 @@ static void tick_cb(uv_timer_t *t)
 	mpsd_store_lock(d->st);
 	mpsd_sessions_reap(d->sess, 0, now, d->cfg.lease_ms, session_gone_cb, d);
 	mpsd_store_unlock(d->st);
+	mpsd_changes_run(d, now); /* deadlines of waiting OP_CHANGES */
 	mpsd_dispatch_rearm(d);
 	if (now >= next_beat) {
 		next_beat = now + HEARTBEAT_MS;

@@ -32,6 +32,7 @@ typedef struct mpsd_config {
 	size_t          max_parked;       /* parked requests in all */
 	size_t          max_parked_per_client;
 	int             no_auth;          /* serve non-loopback addresses without a key */
+	int             pub_no_auth;      /* publish although a key is set */
 } mpsd_config;
 
 typedef struct mpsd_sessions mpsd_sessions;
@@ -58,6 +59,8 @@ typedef struct mpsd_daemon {
 	pthread_mutex_t done_mtx;
 	mpsd_job       *done_head, *done_tail;
 	mpsd_post       done_post;
+	mpsd_req       *chg_waiters; /* waiting OP_CHANGES (changes.c) */
+	int             chg_pending; /* a group was committed since they last ran */
 	mpsd_req       *free_reqs;
 	size_t          nfree_reqs;
 	char            park_msg_all[128], park_msg_one[128]; /* ERR_LIMIT texts */
@@ -87,6 +90,13 @@ void mpsd_req_free_all(mpsd_daemon *d);
 void mpsd_dispatch_rearm(mpsd_daemon *d);
 void mpsd_clock_start(mpsd_daemon *d); /* deadlines, leases, heartbeats */
 void mpsd_clock_stop(mpsd_daemon *d);
+
+/* ---- changes.c: OP_CHANGES that waits for changes ---- */
+int  mpsd_changes_op(mpsd_daemon *d, mpsd_req *r, mpsd_exec *x);
+/* Re-run the waiters: all after a commit (chg_pending), else those past
+ * their deadline. At the loop's top level. */
+void mpsd_changes_run(mpsd_daemon *d, int64_t now);
+void mpsd_changes_drop(mpsd_daemon *d, mpsd_req *r);
 
 /* ---- notify.c ---- */
 /* commit hook (any thread): a committed group; handed to the loop. */

@@ -237,7 +237,7 @@ int dispatch_exec_op(mpsd_daemon *d, mpsd_req *r, mpsd_exec *x)
 		}
 		x->res->revision = mpsd_store_revision(d->st);
 		return 0;
-	case MPSTORE__OP_CODE__OP_CHANGES: return mpsd_commit_changes(d->commit, x);
+	case MPSTORE__OP_CODE__OP_CHANGES: return mpsd_changes_op(d, r, x);
 	case MPSTORE__OP_CODE__OP_STATS: mpsd_stats(d, x); return 0;
 	case MPSTORE__OP_CODE__OP_REGISTER_SCHEMA:
 	case MPSTORE__OP_CODE__OP_GET_SCHEMA:
@@ -367,12 +367,17 @@ int mpsd_dispatch_resume(void *owner, mpsd_waiter *w, int expired)
 	if (rv == MPSD_PARK)
 		return MPSD_PARK;
 	mpsd_waiter_free(w);
+	dispatch_resumed(d, r);
+	return rv;
+}
+
+void dispatch_resumed(mpsd_daemon *d, mpsd_req *r)
+{
 	set_parked(d, r, 0);
 	r->x.w = NULL;
 	r->x.expired = 0;
 	r->next_op++;
 	run_batch(d, r);
-	return rv;
 }
 
 static void run_request(mpsd_daemon *d, mpsd_req *r);
@@ -382,6 +387,7 @@ void mpsd_dispatch_drop(void *owner)
 	mpsd_req    *r = owner;
 	mpsd_daemon *d = r->d;
 	r->x.w = NULL; /* the store frees the waiter */
+	mpsd_changes_drop(d, r);
 	set_parked(d, r, 0);
 	if (r->rq != NULL && r->rq->client_id != 0) {
 		mpsd_session *s = mpsd_session_find(d->sess, r->rq->client_id);

@@ -44,8 +44,8 @@ static void usage(FILE *f)
 	    "                        tls+tcp://); default " DEFAULT_LISTEN "\n"
 	    "  --pub URL             publish change notifications on URL ('' for none);\n"
 	    "                        default: beside the first --listen (X.ipc -> X-pub.ipc,\n"
-	    "                        tcp port + 1 unless a key is set), so\n"
-	    "                        " DEFAULT_PUB "\n"
+	    "                        tcp port + 1), so " DEFAULT_PUB ";\n"
+	    "                        none when a key is set (watchers use OP_CHANGES)\n"
 	    "  --db PATH             SQLite database file; default ./" DEFAULT_DB ";\n"
 	    "                        ':memory:' keeps nothing on disk\n"
 	    "  --durability MODE     log (default): acknowledged writes survive kill -9;\n"
@@ -76,6 +76,8 @@ static void usage(FILE *f)
 	    "                        in every request; also $MPSTORED_AUTH_KEY\n"
 	    "  --no-auth             serve a non-loopback address without a key (refused\n"
 	    "                        otherwise: protected mode)\n"
+	    "  --pub-no-auth         with a key, publish on --pub URL anyway (to anyone who\n"
+	    "                        can connect to it)\n"
 	    "  --ipc-mode MODE       permissions of ipc:// socket files (default 0600)\n"
 	    "  --tls-cert FILE       PEM certificate (chain) for tls+tcp:// listeners\n"
 	    "  --tls-key FILE        PEM private key for --tls-cert\n"
@@ -294,6 +296,8 @@ static int parse_args(int argc, char **argv, mpsd_config *c)
 			c->net.ipc_mode = (int)m;
 		} else if (strcmp(a, "--no-auth") == 0) {
 			c->no_auth = 1;
+		} else if (strcmp(a, "--pub-no-auth") == 0) {
+			c->pub_no_auth = 1;
 		} else if (strcmp(a, "--tls-client-ca") == 0) {
 			NEED();
 			c->net.tls_client_ca = v;
@@ -478,11 +482,13 @@ int main(int argc, char **argv)
 	if (c->net.nlisten == 0)
 		c->net.listen[c->net.nlisten++] = DEFAULT_LISTEN;
 	if (c->net.pub_url == NULL)
-		c->net.pub_url = derive_pub(c);
-	if (c->auth_len > 0 && strncmp(c->net.pub_url, "tcp://", 6) == 0) {
-		/* the key guards requests; notifications on plain TCP would leak
-		 * (checked after the default too: it must never pick one) */
-		fprintf(stderr, "mpstored: with an auth key, --pub must be ipc://, tls+tcp:// or ''\n");
+		c->net.pub_url = c->auth_len > 0 ? "" : derive_pub(c);
+	if (c->auth_len > 0 && c->net.pub_url[0] != '\0' && !c->pub_no_auth) {
+		/* the key guards requests; a subscriber sends nothing that could
+		 * be checked, so notifications would go to anyone who connects */
+		fprintf(stderr, "mpstored: with an auth key, notifications are off (watchers follow "
+		                "changes with OP_CHANGES on their\n  authenticated connection); "
+		                "--pub URL needs --pub-no-auth to publish to whoever can connect to it\n");
 		return 2;
 	}
 	if ((c->net.tls_cert == NULL) != (c->net.tls_key == NULL)) {

@@ -62,6 +62,8 @@ static void handle(mpsd_daemon *d, mpsd_job *list)
 {
 	int subs = mpsd_net_subscribers(d->net) > 0;
 	for (mpsd_job *j = list; j != NULL; j = j->next) {
+		if (j->nrec > 0)
+			d->chg_pending = 1; /* waiting OP_CHANGES: at the top level */
 		if (subs && j->nrec > 0)
 			publish_job(d, j);
 		if (j->owner != NULL)
@@ -70,17 +72,24 @@ static void handle(mpsd_daemon *d, mpsd_job *list)
 	mpsd_commit_jobs_free(list);
 }
 
-void mpsd_notify_drain(void *arg)
+/* Publish and answer what was handed back so far. */
+static int handle_all(mpsd_daemon *d)
 {
-	mpsd_daemon *d = arg;
 	pthread_mutex_lock(&d->done_mtx);
 	mpsd_job *list = d->done_head;
 	d->done_head = d->done_tail = NULL;
 	pthread_mutex_unlock(&d->done_mtx);
 	if (list == NULL)
-		return;
+		return 0;
 	handle(d, list);
-	mpsd_dispatch_rearm(d); /* a retry may have parked */
+	return 1;
+}
+
+void mpsd_notify_drain(void *arg)
+{
+	mpsd_daemon *d = arg;
+	if (handle_all(d))
+		mpsd_dispatch_rearm(d); /* waiting OP_CHANGES, deadlines */
 }
 
 void mpsd_notify_done(void *arg, mpsd_job *list)
@@ -98,7 +107,9 @@ void mpsd_notify_done(void *arg, mpsd_job *list)
 	d->done_tail = last;
 	pthread_mutex_unlock(&d->done_mtx);
 	if (pthread_equal(pthread_self(), d->loop_thread))
-		mpsd_notify_drain(d); /* on the loop already: now, after earlier groups */
+		handle_all(d); /* on the loop already, inside a request (the store
+		                * locked): now, after earlier groups; its caller
+		                * re-arms at the top level */
 	else if (was_empty) /* else the loop has a wake-up coming and takes this too */
 		mpsd_net_post(d->net, &d->done_post);
 }

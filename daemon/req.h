@@ -20,6 +20,9 @@ struct mpsd_req {
 	mpsd_req    *cl_prev, *cl_next;
 	mpsd_req    *next_free;
 	int          parked;           /* counted in cl's and d's parked */
+	int          chg_wait;         /* a waiting OP_CHANGES (changes.c) */
+	int64_t      chg_deadline;
+	mpsd_req    *cw_prev, *cw_next;
 	/* the request */
 	Mpstore__Request *rq;
 	mpsd_arena        arena;

@@ -31,7 +31,7 @@ static int setup(void **state)
 	assert_non_null(f);
 	fputs("s3cret\n", f); /* the trailing newline is not part of the key */
 	fclose(f);
-	return mpst_daemon_start(&d, (const char *const[]){"--durability", "memory", "--auth-key-file",
+	return mpst_daemon_start_default_pub(&d, (const char *const[]){"--durability", "memory", "--auth-key-file",
 	                                 keyfile, NULL});
 }
 
@@ -95,6 +95,28 @@ static int auth(int fd, uint64_t cid, const uint8_t mac[32])
 }
 
 /* Create container name as client cid; the status. */
+/* The daemon's "parked" count, over an authenticated connection. */
+static long long netu_stat_authed(void)
+{
+	uint8_t nonce[32], mac[32];
+	int     fd = netu_open(d.url);
+	hello(fd, nonce);
+	mac_of("s3cret", nonce, 99, mac);
+	assert_int_equal(auth(fd, 99, mac), 0);
+	netu_req q;
+	netu_req_init(&q, MPSTORE__OP_CODE__OP_STATS, NULL);
+	q.rq.client_id = 99;
+	Mpstore__Response *r = netu_call(fd, 1, &q);
+	close(fd);
+	long long v = -1;
+	for (size_t i = 0; r != NULL && i < r->results[0]->n_values; i++)
+		if (strncmp(r->results[0]->values[i]->string_value, "parked=", 7) == 0)
+			v = atoll(r->results[0]->values[i]->string_value + 7);
+	if (r != NULL)
+		mpstore__response__free_unpacked(r, NULL);
+	return v;
+}
+
 static int create(int fd, uint64_t cid, const char *name)
 {
 	netu_req q;
@@ -158,6 +180,85 @@ static void test_handshake(void **state)
 	close(fd);
 }
 
+/* An authenticated connection ready for client cid. */
+static int open_authed(uint64_t cid)
+{
+	uint8_t nonce[32], mac[32];
+	int     fd = netu_open(d.url);
+	assert_true(fd >= 0);
+	hello(fd, nonce);
+	mac_of("s3cret", nonce, cid, mac);
+	assert_int_equal(auth(fd, cid, mac), 0);
+	return fd;
+}
+
+/* With a key there is no PUB: a watcher follows the store with OP_CHANGES
+ * on its authenticated connection, which waits for the next change; an
+ * unauthenticated one gets nothing. */
+static void test_watch_without_pub(void **state)
+{
+	(void)state;
+	netu_req q;
+	netu_req_init(&q, MPSTORE__OP_CODE__OP_HELLO, NULL);
+	int                fd = netu_open(d.url);
+	Mpstore__Response *r = netu_call(fd, 1, &q);
+	assert_non_null(r);
+	for (size_t i = 0; i < r->results[0]->n_values; i++)
+		assert_null(strstr(r->results[0]->values[i]->string_value, "pub="));
+	mpstore__response__free_unpacked(r, NULL);
+	netu_req_init(&q, MPSTORE__OP_CODE__OP_CHANGES, "w");
+	q.op.from_revision = 1;
+	r = netu_call(fd, 1, &q);
+	assert_non_null(r);
+	assert_int_equal(r->status, MPSTORE__STATUS__ERR_AUTH);
+	mpstore__response__free_unpacked(r, NULL);
+	close(fd);
+
+	int watcher = open_authed(11), writer = open_authed(12);
+	netu_req_init(&q, MPSTORE__OP_CODE__OP_PING, NULL);
+	q.rq.client_id = 12;
+	r = netu_call(writer, 1, &q);
+	uint64_t rev = r->revision;
+	mpstore__response__free_unpacked(r, NULL);
+	/* nothing yet: the request waits ... */
+	netu_req_init(&q, MPSTORE__OP_CODE__OP_CHANGES, "w");
+	q.rq.client_id = 11;
+	q.op.from_revision = rev + 1;
+	q.op.timeout_ms = 60000;
+	assert_int_equal(netu_send(watcher, 1, 77, &q.rq), 0);
+	long long end = mpst_now_ms() + 30000;
+	while (netu_stat_authed() < 1 && mpst_now_ms() < end)
+		mpst_sleep_ms(20);
+	/* ... until a change it matches comes: another container's does not */
+	assert_int_equal(create(writer, 12, "other"), 0);
+	assert_int_equal(create(writer, 12, "w"), 0);
+	uint32_t id;
+	r = netu_recv(watcher, 1, &id);
+	assert_non_null(r);
+	assert_int_equal(id, 77);
+	assert_int_equal(r->results[0]->status, 0);
+	assert_int_equal(r->results[0]->n_changes, 1);
+	assert_string_equal(r->results[0]->changes[0]->name, "w");
+	mpstore__response__free_unpacked(r, NULL);
+	/* a deadline with nothing new: answered, empty */
+	q.op.from_revision = rev + 10;
+	q.op.timeout_ms = 200;
+	r = netu_call(watcher, 1, &q);
+	assert_non_null(r);
+	assert_int_equal(r->results[0]->status, 0);
+	assert_int_equal(r->results[0]->n_changes, 0);
+	mpstore__response__free_unpacked(r, NULL);
+	close(watcher);
+	close(writer);
+	/* and PUB with a key only when asked for on purpose */
+	char out[2048], err[2048];
+	int  rv = mpst_run((const char *const[]){mpst_mpstored_path(), "--durability", "memory",
+	    "--auth-key-file", keyfile, "--listen", "ipc:///tmp/mpst-never.ipc", "--pub",
+	    "ipc:///tmp/mpst-never-pub.ipc", NULL}, out, sizeof(out), err, sizeof(err));
+	assert_int_equal(rv, 2);
+	assert_non_null(strstr(err, "--pub-no-auth"));
+}
+
 /* Many failures, few log lines. */
 static void test_failures_logged_rate_limited(void **state)
 {
@@ -203,6 +304,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_handshake),
+	    cmocka_unit_test(test_watch_without_pub),
 	    cmocka_unit_test(test_failures_logged_rate_limited),
 	    cmocka_unit_test(test_cli),
 	};
