@@ -86,6 +86,8 @@ int cli_sync_cmd(mps_client *c, const cli_opts *o, int argc, char **argv);
 int  cli_fail(mps_err err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Same, with the library's last error text as the message. */
 int  cli_fail_lib(mps_err err);
+/* Same for an op's failed result (the daemon's message). */
+int  cli_fail_result(mps_err err, const char *msg);
 
 /* A command-line value: JSON, or else the word itself as a string (help
  * `values`). Refuses (printing why, with a hint) what would not be stored

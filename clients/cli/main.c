@@ -215,7 +215,7 @@ cmd_data(mps_client *c, const cli_opts *o, int argc, char **argv)
 			rv = cli_fail(r.status, "%s has no index %s (length %lld)", op.name, argv[2],
 			    (long long) info.length);
 		} else if (r.status != MPS_OK) {
-			rv = cli_fail(r.status, "%s", r.error[0] ? r.error : mps_strerror(r.status));
+			rv = cli_fail_result(r.status, r.error);
 		} else if (op.code == MPS_OP_EVENT_IS_SET || op.code == MPS_OP_DICT_CONTAINS) {
 			cli_print_result(stdout, &op, &r, 0);
 			putchar('\n');

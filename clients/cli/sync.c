@@ -328,7 +328,7 @@ cmd_release(mps_client *c, const cli_opts *o, int argc, char **argv)
 		if ((e = mps_batch_alloc(c, &b)) == MPS_OK && (e = mps_batch_append(b, &op)) == MPS_OK &&
 		    (e = mps_batch_exec(b)) == MPS_OK && (e = mps_batch_result(b, 0, &r)) == MPS_OK &&
 		    r.status != MPS_OK) {
-			rv = cli_fail(r.status, "%s", r.error);
+			rv = cli_fail_result(r.status, r.error);
 		} else if (e != MPS_OK) {
 			rv = cli_fail_lib(e);
 		} else {
@@ -357,7 +357,7 @@ cmd_release(mps_client *c, const cli_opts *o, int argc, char **argv)
 	return e == MPS_OK ? 0 : cli_fail_lib(e);
 }
 
-/* task-done QUEUE [N]: N task_done ops in one request; prints what is left */
+/* task-done QUEUE [N]: N task_done ops in one txn; prints what is left */
 static int
 cmd_task_done(mps_client *c, int argc, char **argv)
 {
@@ -374,7 +374,8 @@ cmd_task_done(mps_client *c, int argc, char **argv)
 	for (int64_t i = 0; i < n && e == MPS_OK; i++) {
 		e = mps_batch_append(b, &op);
 	}
-	if (e == MPS_OK) {
+	/* as a txn without compares: all N or none */
+	if (e == MPS_OK && (e = mps_txn_else(b)) == MPS_OK) {
 		e = mps_batch_exec(b);
 	}
 	int rv = 0;
@@ -382,15 +383,14 @@ cmd_task_done(mps_client *c, int argc, char **argv)
 		rv = cli_fail_lib(e);
 	} else {
 		mps_result r = {0};
-		int64_t    left = 0, done = 0;
+		int64_t    left = 0;
 		for (size_t i = 0; i < mps_batch_nresults(b); i++) {
 			mps_batch_result(b, i, &r);
 			if (r.status != MPS_OK) {
-				rv = cli_fail(r.status, "%s (after %lld task-done)", r.error, (long long) done);
+				rv = cli_fail_result(r.status, r.error);
 				break;
 			}
 			left = r.count;
-			done++;
 		}
 		if (rv == 0) {
 			printf("%lld\n", (long long) left);

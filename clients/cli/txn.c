@@ -205,7 +205,7 @@ cli_txn(mps_client *c, const cli_opts *o)
 			mps_result r;
 			mps_batch_result(b, i, &r);
 			if (r.status != MPS_OK) {
-				rv = cli_fail(r.status, "%s", r.error[0] ? r.error : mps_strerror(r.status));
+				rv = cli_fail_result(r.status, r.error);
 				break;
 			}
 		}

@@ -35,12 +35,17 @@ cli_fail(mps_err err, const char *fmt, ...)
 }
 
 int
-cli_fail_lib(mps_err err)
+cli_fail_result(mps_err err, const char *msg)
 {
-	const char *m = mps_last_error();
-	int         rv = cli_fail(err, "%s", m && m[0] ? m : mps_strerror(err));
+	int rv = cli_fail(err, "%s", msg != NULL && msg[0] ? msg : mps_strerror(err));
 	/* an ERR_INVALID from the daemon is not a usage error of the CLI */
 	return rv == CLI_EXIT_USAGE ? CLI_EXIT_ERROR : rv;
+}
+
+int
+cli_fail_lib(mps_err err)
+{
+	return cli_fail_result(err, mps_last_error());
 }
 
 /* A hint for a word that is almost a JSON literal (True, NULL, None). */
