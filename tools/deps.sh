@@ -5,9 +5,11 @@ pkgs=(build-essential cmake pkg-config libnng-dev libprotobuf-c-dev protobuf-c-c
       protobuf-compiler libprotobuf-dev libprotoc-dev libsqlite3-dev sqlite3 libcmocka-dev
       python3 openssl libedit-dev)
 if [ "${MPSTORE_BENCH_DEPS:-0}" = 1 ]; then pkgs+=(redis-server redis-tools gnuplot-nox); fi
+# one dpkg-query for all (tools/run.sh runs this at every start)
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${pkgs[@]}" 2>/dev/null | grep " install ok installed" || true)
 missing=()
 for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  grep -q "^$p " <<<"$installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
