@@ -14,7 +14,7 @@ mkdir -p "$T/bin"
 cat >"$T/bin/cmake" <<EOS
 #!/bin/sh
 echo "\$*" >>"$T/cmake.log"
-[ -n "\${FAKE_CMAKE:-}" ] && exit 0
+if [ -n "\${FAKE_CMAKE:-}" ]; then [ "\$1" = -S ] && mkdir -p "\$4"; exit 0; fi
 exec "$CMAKE_BIN" "\$@"
 EOS
 chmod +x "$T/bin/cmake"
