@@ -104,40 +104,23 @@ print_event(const mps_watch_event *ev)
 }
 
 int
-cli_watch(mps_client *c, int argc, char **argv)
+cli_watch(mps_client *c, const cli_opts *opts, int argc, char **argv)
 {
-	const char    *usage = "usage: mpstore watch NAME|PREFIX* [--from REV] [--count N] [--pub URL]";
-	const char    *name  = NULL;
-	int64_t        count = -1, from = 0;
+	int64_t        count = opts->wcount, from = opts->from;
 	mps_watch_opts o     = {0};
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if ((strcmp(a, "--from") == 0 || strcmp(a, "--count") == 0) && i + 1 < argc) {
-			int64_t v;
-			if (cli_parse_int(argv[++i], &v) != 0 || v < 0) {
-				return cli_fail(MPS_ERR_INVALID, "%s wants an integer >= 0", a);
-			}
-			*(a[2] == 'f' ? &from : &count) = v;
-		} else if (strcmp(a, "--pub") == 0 && i + 1 < argc) {
-			o.pub_url = argv[++i];
-		} else if (a[0] == '-' && a[1] == '-') {
-			return cli_fail(MPS_ERR_INVALID, "%s", usage);
-		} else if (name == NULL) {
-			name = a;
-		} else {
-			return cli_fail(MPS_ERR_INVALID, "%s", usage);
-		}
+	if (argc != 2) {
+		return cli_fail(MPS_ERR_INVALID,
+		    "usage: mpstore watch NAME|PREFIX* [--from REV] [--count N] [--pub URL]");
 	}
-	if (name == NULL) {
-		return cli_fail(MPS_ERR_INVALID, "%s", usage);
-	}
+	const char *name = argv[1];
+	o.pub_url        = opts->pub;
 	o.from_revision = (uint64_t) from;
 	mps_watcher *w;
 	mps_err      e = mps_watch(c, name, &o, &w);
 	if (e != MPS_OK) {
 		return cli_fail_lib(e);
 	}
-	for (int64_t n = 0; count < 0 || n < count;) {
+	for (int64_t n = 0; (count < 0 || n < count) && !cli_interrupted;) {
 		const mps_watch_event *ev;
 		e = mps_watch_next(w, &ev, 1000);
 		if (e == MPS_ERR_TIMEOUT) {

@@ -209,6 +209,26 @@ int mpsd_lock_op_release(mpsd_exec *x, mpsd_container *c)
 	return 0;
 }
 
+/* LOCK_RELEASE_TOKEN count = fencing token: releases that grant entirely,
+ * whichever session holds it (a CLI holder in another process, an operator
+ * breaking a stuck lock). An old token never releases a later grant. */
+static int lock_op_release_token(mpsd_exec *x, mpsd_container *c)
+{
+	mpsd_lockst *l  = lock_st(c);
+	mpsd_lockst  nl = {0, 0, l->token};
+	int          rv;
+
+	if (l->owner == 0 || x->op->count <= 0 || (uint64_t)x->op->count != l->token)
+		return mpsd_exec_fail(x, LOCK_ST(ERR_NOT_OWNER),
+		    "%s '%s' is not held under token %lld (%s)", c->k->name, c->name,
+		    (long long)x->op->count, l->owner == 0 ? "it is free" : "a different grant holds it");
+	if ((rv = mpsd_lock_emit(x, c, &nl)) != 0)
+		return rv;
+	*l            = nl;
+	x->res->count = 0;
+	return 0;
+}
+
 /* LOCK_LOCKED -> flag, token (the holder's), count (depth) */
 int mpsd_lock_op_locked(mpsd_exec *x, mpsd_container *c)
 {
@@ -297,6 +317,8 @@ static const mpsd_opdef lock_ops[] = {
 	{MPSTORE__OP_CODE__OP_LOCK_ACQUIRE, "acquire", MPSD_OPF_WRITE | MPSD_OPF_BLOCKS, mpsd_lock_op_acquire},
 	{MPSTORE__OP_CODE__OP_LOCK_RELEASE, "release", MPSD_OPF_WRITE, mpsd_lock_op_release},
 	{MPSTORE__OP_CODE__OP_LOCK_LOCKED, "locked", 0, mpsd_lock_op_locked},
+	{MPSTORE__OP_CODE__OP_LOCK_RELEASE_TOKEN, "release_token", MPSD_OPF_WRITE,
+	    lock_op_release_token},
 	{0, NULL, 0, NULL},
 };
 

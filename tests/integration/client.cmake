@@ -23,3 +23,13 @@ foreach(s ${_cli_scripts})
   add_test(NAME integration/${n} COMMAND client_cli_run ${s})
   set_tests_properties(integration/${n} PROPERTIES TIMEOUT 120)
 endforeach()
+
+# docs_*.sh: the examples of README.md, docs/cli.md and docs/schemas.md, run
+# and compared with what the documents show (docs_examples.py).
+file(GLOB _doc_scripts CONFIGURE_DEPENDS ${_cdir}/docs_*.sh)
+foreach(s ${_doc_scripts})
+  get_filename_component(n ${s} NAME_WE)
+  add_test(NAME integration/${n} COMMAND client_cli_run ${s})
+  set_tests_properties(integration/${n} PROPERTIES TIMEOUT 300 ENVIRONMENT
+    "PROJECT_SRC=${PROJECT_SOURCE_DIR};PROJECT_BIN=${CMAKE_BINARY_DIR};SHOP_PB=${CMAKE_BINARY_DIR}/clients/schema/shop.pb;EXAMPLE_C_FLAGS=$<$<BOOL:${MPSTORE_SANITIZE}>:-fsanitize=address,undefined>")
+endforeach()

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard.h"
 #include "mps_int.h"
 
 static Mpstore__Value **
@@ -109,6 +110,9 @@ mps__call_op(mps_client *c, const mps_op *op, mps__call *call)
 	call->resp   = NULL;
 	call->res    = NULL;
 	call->shared = NULL;
+	if (c == NULL) {
+		return mps__null_arg(__func__, "c");
+	}
 	if ((e = mps__op_build(&call->arena, op, &ops[0])) != MPS_OK) {
 		return e;
 	}
@@ -168,6 +172,8 @@ mps__call_fini(mps__call *call)
 mps_err
 mps_exec_op(mps_client *c, const mps_op *op)
 {
+	MPS__NEED(c);
+	MPS__NEED(op);
 	mps__call call;
 	mps_err   e = mps__call_op(c, op, &call);
 	mps__call_fini(&call);

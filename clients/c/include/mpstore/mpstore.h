@@ -185,9 +185,10 @@ MPS_API int mps_value_equal(const mps_value *a, const mps_value *b);
 /*
  * JSON. mps_value_to_json returns a malloc'd, NUL-terminated JSON text of v
  * (caller frees with free()): null, true, 42, 1.5, "text". Bytes print as
- * {"$bytes":"<base64>"}, messages as {"$message":"<base64>"}; doubles keep a
- * decimal point or exponent so they read back as doubles. NULL when out of
- * memory.
+ * {"$bytes":"<base64>"}, messages as {"$message":"<base64>"}; doubles print
+ * as Python's repr and json.dumps print them (shortest round-trip digits,
+ * 1000.0, 0.0001, 1e+16, 1.5e-05), so they read back as doubles. NULL when
+ * out of memory or v is NULL.
  *
  * mps_value_from_json parses one JSON scalar (or one of the two objects
  * above) into *out (owned by the caller). Returns MPS_ERR_INVALID when text
@@ -211,6 +212,10 @@ typedef struct mps_client mps_client;
  * and greet it (OP_HELLO). timeout_ms (> 0) bounds the connection and every
  * later non-blocking request (<= 0: 5000 ms). On success *out is a new
  * handle to release with mps_close.
+ *
+ * On failure *out is NULL: check the result. Every op function refuses a
+ * NULL handle (and NULL for a pointer it needs) with MPS_ERR_INVALID and a
+ * message naming the call, instead of crashing.
  *
  * Each handle has one nng REQ socket, a random 64-bit client id (the
  * daemon's session: locks and semaphore units the handle takes belong to
@@ -334,6 +339,7 @@ typedef enum mps_opcode {
 	MPS_OP_LOCK_ACQUIRE = 80,
 	MPS_OP_LOCK_RELEASE = 81,
 	MPS_OP_LOCK_LOCKED = 82,
+	MPS_OP_LOCK_RELEASE_TOKEN = 83,
 	MPS_OP_SEM_ACQUIRE = 90,
 	MPS_OP_SEM_RELEASE = 91,
 	MPS_OP_SEM_VALUE = 92,
@@ -711,6 +717,13 @@ MPS_API mps_err mps_rlock_acquire(mps_client *c, const char *name, int64_t timeo
                                   uint64_t *token, int64_t *depth);
 /* MPS_ERR_NOT_OWNER when this handle's session does not hold it. */
 MPS_API mps_err mps_lock_release(mps_client *c, const char *name);
+/* Release the grant of lock/rlock `name` whose fencing token is `token`
+ * (all its depth), whichever session holds it: for a holder that lives in
+ * another process (`mpstore acquire` / `mpstore release --token`) or an
+ * operator breaking a stuck lock. MPS_ERR_NOT_OWNER when the lock is free
+ * or held under another token (a later grant is never released by an old
+ * token). */
+MPS_API mps_err mps_lock_release_token(mps_client *c, const char *name, uint64_t token);
 MPS_API mps_err mps_lock_locked(mps_client *c, const char *name, int *locked, uint64_t *token);
 
 /* Semaphore / bounded semaphore. *value (may be NULL) gets the value after.
