@@ -22,7 +22,8 @@
 #   mpstored (--durability memory; log; fsync) + mpstore-bench
 #     -t incr,append,dset,... at the same -c/-P
 #   bench/manager_bench.py with 1 and 4 processes (and 10, 50 for the plot)
-#   bench/echo_bench: the bare nng REQ/REP ceiling
+#   bench/echo_bench: the bare nng REQ/REP ceiling; bench/sp_echo: the
+#     daemon's own transport (libuv) and a bare epoll loop, echoing
 #   scaling: mpstore-bench --prefill 1000 / 100000 (/ 10000000 with --big)
 #   memory: a 1,000,000-entry dict of small strings, mpstored vs a Redis hash
 # Redis and mpstore runs of one configuration follow each other (the VM's
@@ -65,8 +66,9 @@ if [ -z "$build" ]; then
 fi
 BENCH=$build/bench/mpstore-bench
 ECHO=$build/bench/echo_bench
+SPECHO=$build/bench/sp_echo
 MPSTORED=$build/daemon/mpstored
-for f in "$BENCH" "$ECHO" "$MPSTORED"; do
+for f in "$BENCH" "$ECHO" "$SPECHO" "$MPSTORED"; do
 	[ -x "$f" ] || { echo "compare.sh: $f not built (cmake --build $build)" >&2; exit 1; }
 done
 SRV=()
@@ -255,6 +257,21 @@ echo_round() {
 	timeout $TMO "${CLI_PIN[@]}" "$ECHO" --url "$EURL" -c 50 -P 16 -m ctx -n "$N_MPS_P" --csv \
 		>"$res/echo_c50_P16$RSUF.csv"
 	stop_pid "$EPID"
+	# mpstored's own transport (daemon/net on libuv) and a bare epoll loop,
+	# echoing to clients that speak SP on plain sockets (bench/sp_echo.c)
+	local srv
+	for srv in uv epoll; do
+		"${SRV[@]}" "$SPECHO" --server $srv "ipc://$edir/sp-$srv.ipc" &
+		EPID=$!
+		pids+=("$EPID")
+		sleep 0.3
+		log "sp echo ($srv)"
+		for c in 1 50; do
+			timeout $TMO "${CLI_PIN[@]}" "$SPECHO" --url "ipc://$edir/sp-$srv.ipc" -c $c \
+				-n "$N_ECHO" --csv --name "sp_$srv" >"$res/specho_${srv}_c${c}$RSUF.csv"
+		done
+		stop_pid "$EPID"
+	done
 }
 
 # each round: the echo, then each configuration: Redis, then mpstore with

@@ -9,7 +9,7 @@ endforeach()
 
 # The daemon's own transport (daemon/net/) against nng, nanomsg and raw SP peers.
 pkg_check_modules(NANOMSG REQUIRED IMPORTED_TARGET nanomsg)
-foreach(t net_interop_test net_limits_test net_start_test net_churn_test)
+foreach(t net_interop_test net_limits_test net_start_test net_churn_test net_flood_test)
   add_executable(${t} ${CMAKE_CURRENT_SOURCE_DIR}/integration/${t}.c)
   target_link_libraries(${t} PRIVATE mpstore_proto mpstore_testsupport nng::nng PkgConfig::CMOCKA)
   add_test(NAME integration/${t} COMMAND ${t})
