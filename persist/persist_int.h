@@ -60,6 +60,10 @@ int mpsp__sqlfail(mpsp *p, sqlite3 *db, int rc, char *err, size_t errlen, const 
 int mpsp__status_of(int rc);
 
 int mpsp__exec(mpsp *p, const char *sql, char *err, size_t errlen);
+/* Read meta into p (token, snap_*, log_floor) after checking every row and
+ * its agreement with the snapshot and log tables (meta.c); writes nothing.
+ * ERR_SCHEMA with a message naming the row and the way to repair it. */
+int mpsp__meta_load(mpsp *p, char *err, size_t errlen);
 int mpsp__meta_set(mpsp *p, const char *key, uint64_t v, char *err, size_t errlen);
 int mpsp__begin(mpsp *p, char *err, size_t errlen);
 int mpsp__commit(mpsp *p, char *err, size_t errlen);

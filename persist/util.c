@@ -1,6 +1,7 @@
 /*
  * util.c - error mapping and small statement helpers shared by mpsp files.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,11 +44,19 @@ mpsp__sqlfail(mpsp *p, sqlite3 *db, int rc, char *err, size_t errlen, const char
 {
 	const char *why;
 	switch (rc & 0xff) {
-	case SQLITE_FULL: why = "disk full"; break;
+	case SQLITE_FULL: why = "disk full (no space left on the device)"; break;
 	case SQLITE_CORRUPT: why = "database file is corrupt"; break;
 	case SQLITE_NOTADB: why = "not a database"; break;
 	case SQLITE_READONLY: why = "read-only"; break;
-	case SQLITE_IOERR: why = "I/O error"; break;
+	case SQLITE_IOERR:
+		/* SQLite says "disk I/O error" for a write that found no room
+		 * (creating -shm or -wal at start on a full disk); the errno says
+		 * what it was */
+		why = db != NULL && (sqlite3_system_errno(db) == ENOSPC || sqlite3_system_errno(db) == EDQUOT)
+		          ? "disk full (no space left on the device: SQLite needs room beside the file "
+		            "for its -wal and -shm; free some and start again)"
+		          : "I/O error";
+		break;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED: why = "database is busy"; break;
 	default: why = "SQLite error"; break;
