@@ -360,11 +360,13 @@ void mpsd_dispatch(mpsd_daemon *d, mpsd_req *r, nng_msg *msg)
 	req_reset(r);
 	r->pipe = nng_msg_get_pipe(msg).id;
 	ProtobufCAllocator al = {arena_pb_alloc, arena_pb_free, &r->arena};
-	r->rq = mpw_request_unpack(&al, nng_msg_len(msg), nng_msg_body(msg));
+	const char *why = NULL;
+	r->rq = mpw_request_decode(&al, nng_msg_len(msg), nng_msg_body(msg), &why);
 	nng_msg_free(msg);
 	if (r->rq == NULL) {
-		nng_msg *m = error_reply(0, MPSTORE__STATUS__ERR_MALFORMED,
-		    "request does not decode as an mpstore.Request");
+		char msgbuf[200];
+		snprintf(msgbuf, sizeof(msgbuf), "request does not decode as an mpstore.Request: %s", why);
+		nng_msg *m = error_reply(0, MPSTORE__STATUS__ERR_MALFORMED, msgbuf);
 		req_reset(r);
 		if (m != NULL)
 			mpsd_server_reply(d, r, m);
