@@ -42,6 +42,8 @@ typedef struct mpsd_config {
 	size_t          auth_len;
 	const char     *tls_cert;         /* PEM certificate chain + key for tls+tcp:// */
 	const char     *tls_key;
+	mpsd_limits     limits;           /* --max-memory, --max-containers, --max-elements */
+	const char     *backup_dir;       /* OP_BACKUP writes only here; NULL: refused */
 } mpsd_config;
 
 typedef struct mpsd_server  mpsd_server;

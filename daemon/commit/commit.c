@@ -357,7 +357,7 @@ void mpsd_commit_submit(mpsd_daemon *d, mpsd_exec *x, mpsd_req *r, nng_msg *repl
 void mpsd_commit_stats(mpsd_daemon *d, mpsd_exec *x)
 {
 	mpsd_commit *cm = d->commit;
-	char         lines[20][96];
+	char         lines[32][96];
 	size_t       n = 0;
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);
@@ -385,6 +385,16 @@ void mpsd_commit_stats(mpsd_daemon *d, mpsd_exec *x)
 	    (unsigned long long)__atomic_load_n(&d->requests, __ATOMIC_RELAXED));
 	snprintf(lines[n++], 96, "contexts_sending=%zu", nsend);
 	snprintf(lines[n++], 96, "max_rss_kb=%ld", ru.ru_maxrss);
+	/* limits (0: none) and what they count */
+	const mpsd_limits *lim = mpsd_store_limits(d->st);
+	size_t             hist_bytes = mpsd_commit_history_bytes(d);
+	snprintf(lines[n++], 96, "used_memory=%zu", mpsd_store_memory(d->st) + hist_bytes);
+	snprintf(lines[n++], 96, "store_memory=%zu", mpsd_store_memory(d->st));
+	snprintf(lines[n++], 96, "history_memory=%zu", hist_bytes);
+	snprintf(lines[n++], 96, "max_memory=%llu", (unsigned long long)lim->max_memory);
+	snprintf(lines[n++], 96, "max_containers=%llu", (unsigned long long)lim->max_containers);
+	snprintf(lines[n++], 96, "max_elements=%llu", (unsigned long long)lim->max_elements);
+	snprintf(lines[n++], 96, "resend_cache_bytes=%zu", mpsd_sessions_cache_bytes(d->sess));
 	x->res->values = mpsd_exec_vals(x, n);
 	if (x->res->values == NULL)
 		return;
@@ -431,6 +441,11 @@ static int recover_one(void *arg, const mpsp_rec *r)
 	return rv;
 }
 
+static size_t history_bytes_cb(void *arg)
+{
+	return mpsd_commit_history_bytes(arg);
+}
+
 int mpsd_commit_start(mpsd_daemon *d, char *err, size_t errlen)
 {
 	mpsd_commit *cm = calloc(1, sizeof(*cm));
@@ -449,6 +464,8 @@ int mpsd_commit_start(mpsd_daemon *d, char *err, size_t errlen)
 		return -1;
 	}
 	cm->last_snap_ms = mpsd_now_ms();
+	/* --max-memory counts the history with the containers */
+	mpsd_store_set_memory_hook(d->st, history_bytes_cb, d, d->cfg.history > 0);
 	if (d->cfg.durability != MPSD_DUR_MEMORY) {
 		int rv = mpsp_open(&cm->db, d->cfg.db_path, (mpsp_durability)d->cfg.durability, err, errlen);
 		if (rv != 0)
@@ -531,6 +548,7 @@ void mpsd_commit_stop(mpsd_daemon *d)
 		return;
 	}
 	mpsp_close(cm->db);
+	mpsd_store_set_memory_hook(d->st, NULL, NULL, 0);
 	for (size_t i = 0; i < cm->h.n; i++)
 		crec_free(&cm->h.ring[(cm->h.head + i) % cm->h.cap]);
 	free(cm->h.ring);

@@ -28,6 +28,10 @@ int mpsd_commit_changes(mpsd_daemon *d, mpsd_exec *x);
 /* Publish a heartbeat (empty topic, last committed revision). */
 void mpsd_commit_heartbeat(mpsd_daemon *d);
 
+/* Bytes the in-memory change history holds (counted against --max-memory:
+ * the store's memory hook). Any thread. */
+size_t mpsd_commit_history_bytes(mpsd_daemon *d);
+
 /* Stats lines "key=value" into x->res->values. */
 void mpsd_commit_stats(mpsd_daemon *d, mpsd_exec *x);
 

@@ -42,6 +42,7 @@ typedef struct hist {
 	size_t cap, head, n; /* oldest at head */
 	uint64_t floor;      /* every change >= floor is in the ring (if n) */
 	uint64_t last;       /* last committed revision */
+	size_t   bytes;      /* held by the records in the ring (atomic reads) */
 	pthread_mutex_t mtx;
 } hist;
 

@@ -12,6 +12,17 @@
 
 /* ---- history ---- */
 
+/* What a kept record costs (its data and name share its request's block). */
+static size_t crec_bytes(const crec *c)
+{
+	return sizeof(*c) + c->len + strlen(c->name) + 1;
+}
+
+size_t mpsd_commit_history_bytes(mpsd_daemon *d)
+{
+	return d->commit != NULL ? __atomic_load_n(&d->commit->h.bytes, __ATOMIC_RELAXED) : 0;
+}
+
 /* The caller holds h->mtx. */
 void hist_add_locked(hist *h, crec *c)
 {
@@ -19,6 +30,7 @@ void hist_add_locked(hist *h, crec *c)
 		if (h->n == h->cap) {
 			crec    *old = &h->ring[h->head];
 			uint64_t gone = old->rev;
+			__atomic_store_n(&h->bytes, h->bytes - crec_bytes(old), __ATOMIC_RELAXED);
 			crec_free(old);
 			h->head = (h->head + 1) % h->cap;
 			h->n--;
@@ -29,6 +41,7 @@ void hist_add_locked(hist *h, crec *c)
 		}
 		h->ring[(h->head + h->n) % h->cap] = *c; /* takes the data */
 		h->n++;
+		__atomic_store_n(&h->bytes, h->bytes + crec_bytes(c), __ATOMIC_RELAXED);
 		c->name = NULL;
 		c->data = NULL;
 		c->blk = NULL;
