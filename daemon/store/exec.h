@@ -101,5 +101,9 @@ uint64_t mpsd_exec_token(mpsd_exec *x);
 
 /* Monotonic milliseconds. */
 int64_t mpsd_now_ms(void);
+/* now_ms + ms without overflow: INT64_MAX ("no deadline") when the sum
+ * would pass it or ms < 0. Every deadline made from a client's number goes
+ * through this. */
+int64_t mpsd_deadline_after(int64_t now_ms, int64_t ms);
 
 #endif
