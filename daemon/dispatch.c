@@ -10,6 +10,7 @@
 
 #include "commit.h"
 #include "mpstore/mpstore.h"
+#include "persist.h"
 #include "dispatch_int.h"
 #include "pack.h"
 #include "wire.h"
@@ -172,11 +173,15 @@ int dispatch_exec_op(mpsd_daemon *d, mpsd_req *r, mpsd_exec *x)
 			return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_INVALID,
 			    "snapshot and backup must be the only op of their request");
 		if (op->code == MPSTORE__OP_CODE__OP_BACKUP) {
-			if (op->value == NULL ||
-			    op->value->v_case != MPSTORE__VALUE__V_STRING_VALUE ||
-			    op->value->string_value[0] == '\0')
+			char err[400];
+			if (d->cfg.backup_dir == NULL)
 				return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_INVALID,
-				    "backup needs a destination path as a string value");
+				    "backups are off: start mpstored with --backup-dir DIR");
+			if (op->value == NULL || op->value->v_case != MPSTORE__VALUE__V_STRING_VALUE)
+				return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_INVALID,
+				    "backup needs a file name as a string value");
+			if (mpsp_backup_name_check(op->value->string_value, err, sizeof(err)) != 0)
+				return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_INVALID, "%s", err);
 			r->action = MPSD_ACT_BACKUP;
 			r->action_arg = op->value->string_value;
 		} else {

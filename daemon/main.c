@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
@@ -365,6 +366,11 @@ int main(int argc, char **argv)
 	}
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
 		fprintf(stderr, "mpstored: --tls-cert and --tls-key go together\n");
+		return 2;
+	}
+	struct stat bst;
+	if (c->backup_dir != NULL && (stat(c->backup_dir, &bst) != 0 || !S_ISDIR(bst.st_mode))) {
+		fprintf(stderr, "mpstored: --backup-dir %s is not a directory\n", c->backup_dir);
 		return 2;
 	}
 	if (c->db_path == NULL)

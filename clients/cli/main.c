@@ -28,7 +28,9 @@ static const char usage_text[] =
     "  notify C [N]                     notify N (default 1) waiters of a condition\n"
     "  with-lock L -- COMMAND...        run COMMAND holding lock L\n"
     "  txn [--if COND]... [--then CMD]... [--else CMD]...\n"
-    "  snapshot | backup FILE | stats\n"
+    "  snapshot | stats\n"
+    "  backup NAME                      back the database up to NAME in the daemon's\n"
+    "                                   --backup-dir (a file name, not a path)\n"
     "  watch NAME|PREFIX* [--from REV] [--count N] [--pub URL]\n"
     "                                   print changes as JSON lines (docs/watch.md)\n"
     "  register-schema FILE.pb [--declared]  register a descriptor set (protoc\n"
@@ -358,19 +360,11 @@ cmd_admin(mps_client *c, int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[0], "backup") == 0) {
-		if ((rv = need_args(argc, 2, 2, "backup FILE")) != 0) {
+		if ((rv = need_args(argc, 2, 2, "backup NAME")) != 0) {
 			return rv;
 		}
-		/* the daemon writes the file: make a relative path absolute */
-		char path[4096];
-		if (argv[1][0] != '/' && getcwd(path, sizeof(path)) != NULL &&
-		    strlen(path) + strlen(argv[1]) + 2 < sizeof(path)) {
-			strcat(path, "/");
-			strcat(path, argv[1]);
-		} else {
-			snprintf(path, sizeof(path), "%s", argv[1]);
-		}
-		e = mps_backup(c, path);
+		/* a file name: the daemon creates it in its --backup-dir */
+		e = mps_backup(c, argv[1]);
 		return e == MPS_OK ? 0 : cli_fail_lib(e);
 	}
 	/* stats */

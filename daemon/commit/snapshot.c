@@ -134,7 +134,7 @@ void do_action(mpsd_daemon *d, job *j)
 		snprintf(err, sizeof(err), "no database to back up (durability memory)");
 		rv = MPSTORE__STATUS__ERR_INVALID;
 	} else {
-		rv = mpsp_backup(d->commit->db, j->arg, err, sizeof(err));
+		rv = mpsp_backup_in(d->commit->db, d->cfg.backup_dir, j->arg, err, sizeof(err));
 	}
 	nng_msg *m = status_reply(j->r, (Mpstore__Status)rv, rv ? err : NULL, rev);
 	nng_msg_free(j->reply);
