@@ -100,14 +100,15 @@ static int64_t suggest(mpsp *p, const meta_row m[M_N], int i)
 	case M_LOG_FLOOR: return m[M_SNAP_REV].ok ? m[M_SNAP_REV].v : -1;
 	case M_TOKEN:
 	case M_SNAP_TOKEN: {
-		int64_t other = m[i == M_TOKEN ? M_SNAP_TOKEN : M_TOKEN].v;
-		return m[i == M_TOKEN ? M_SNAP_TOKEN : M_TOKEN].ok ? other + ((int64_t)1 << 32) : -1;
+		const meta_row *o = &m[i == M_TOKEN ? M_SNAP_TOKEN : M_TOKEN];
+		int64_t         jump = (int64_t)1 << 32;
+		return o->ok && o->v <= INT64_MAX - jump ? o->v + jump : -1;
 	}
 	case M_SNAP_FIRST:
 		if (q_i64(p, "SELECT count(*) FROM snapshot", 0, 0, &n, NULL, 0) != 0)
 			return -1;
 		if (n == 0) /* no rows: an empty range after snapshot_last */
-			return m[M_SNAP_LAST].ok ? m[M_SNAP_LAST].v + 1 : 1;
+			return m[M_SNAP_LAST].ok && m[M_SNAP_LAST].v < INT64_MAX ? m[M_SNAP_LAST].v + 1 : 1;
 		return q_i64(p, "SELECT min(seq) FROM snapshot", 0, 0, &v, NULL, 0) == 0 ? v : -1;
 	case M_SNAP_LAST:
 		if (q_i64(p, "SELECT count(*) FROM snapshot", 0, 0, &n, NULL, 0) != 0)

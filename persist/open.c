@@ -300,6 +300,15 @@ load_meta(mpsp *p, char *err, size_t errlen)
 	return 0;
 }
 
+int
+mpsp__reload(mpsp *p, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&p->mu);
+	int rv = p->db != NULL ? load_meta(p, err, errlen) : 0;
+	pthread_mutex_unlock(&p->mu);
+	return rv;
+}
+
 static int
 set_pragmas(mpsp *p, char *err, size_t errlen)
 {

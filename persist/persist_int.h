@@ -81,5 +81,8 @@ int mpsp__log_totals(mpsp *p, uint64_t floor, char *err, size_t errlen);
 
 /* Test access (the library is static). */
 sqlite3 *mpsp__db(mpsp *p);
+/* Check and read meta again, as mpsp_open does, after a test or a fuzz
+ * target wrote the tables through mpsp__db. */
+int mpsp__reload(mpsp *p, char *err, size_t errlen);
 
 #endif

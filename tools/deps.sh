@@ -3,7 +3,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libnng-dev libprotobuf-c-dev protobuf-c-compiler
       protobuf-compiler libprotobuf-dev libprotoc-dev libsqlite3-dev sqlite3 libcmocka-dev
-      python3 openssl)
+      python3 openssl clang libclang-rt-14-dev)
 if [ "${MPSTORE_BENCH_DEPS:-0}" = 1 ]; then pkgs+=(redis-server redis-tools gnuplot-nox); fi
 missing=()
 for p in "${pkgs[@]}"; do
