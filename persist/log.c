@@ -532,6 +532,8 @@ mpsp_log_read(mpsp *p, uint64_t from_rev, mpsp_rec_cb fn, void *arg, char *err, 
 
 	if (from_rev == 0)
 		from_rev = 1;
+	if (from_rev > (uint64_t)INT64_MAX)
+		return 0; /* above any stored revision (SQLite's integers are signed) */
 	pthread_mutex_lock(&p->mu);
 	last  = p->last_rev;
 	floor = p->log_floor;

@@ -35,26 +35,6 @@ static const char *path_of(const mpsp *p)
 	return p->path != NULL ? p->path : "(memory)";
 }
 
-/* One integer (0 when NULL); -1 on a SQLite error (message in err). */
-static int q_i64(mpsp *p, const char *sql, int64_t a, int64_t b, int64_t *out, char *err,
-    size_t errlen)
-{
-	sqlite3_stmt *s;
-	int           rc = sqlite3_prepare_v2(p->db, sql, -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return mpsp__sqlfail(p, p->db, rc, err, errlen, "cannot read");
-	sqlite3_bind_int64(s, 1, a);
-	sqlite3_bind_int64(s, 2, b);
-	*out = 0;
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return mpsp__sqlfail(p, p->db, rc, err, errlen, "cannot read");
-	return 0;
-}
-
 static int read_rows(mpsp *p, meta_row m[M_N], char *err, size_t errlen)
 {
 	sqlite3_stmt *s;
@@ -105,17 +85,17 @@ static int64_t suggest(mpsp *p, const meta_row m[M_N], int i)
 		return o->ok && o->v <= INT64_MAX - jump ? o->v + jump : -1;
 	}
 	case M_SNAP_FIRST:
-		if (q_i64(p, "SELECT count(*) FROM snapshot", 0, 0, &n, NULL, 0) != 0)
+		if (mpsp__query_i64(p, "SELECT count(*) FROM snapshot", 0, 0, &n, NULL, 0) != 0)
 			return -1;
 		if (n == 0) /* no rows: an empty range after snapshot_last */
 			return m[M_SNAP_LAST].ok && m[M_SNAP_LAST].v < INT64_MAX ? m[M_SNAP_LAST].v + 1 : 1;
-		return q_i64(p, "SELECT min(seq) FROM snapshot", 0, 0, &v, NULL, 0) == 0 ? v : -1;
+		return mpsp__query_i64(p, "SELECT min(seq) FROM snapshot", 0, 0, &v, NULL, 0) == 0 ? v : -1;
 	case M_SNAP_LAST:
-		if (q_i64(p, "SELECT count(*) FROM snapshot", 0, 0, &n, NULL, 0) != 0)
+		if (mpsp__query_i64(p, "SELECT count(*) FROM snapshot", 0, 0, &n, NULL, 0) != 0)
 			return -1;
 		if (n == 0)
 			return m[M_SNAP_FIRST].ok ? m[M_SNAP_FIRST].v - 1 : 0;
-		return q_i64(p, "SELECT max(seq) FROM snapshot", 0, 0, &v, NULL, 0) == 0 ? v : -1;
+		return mpsp__query_i64(p, "SELECT max(seq) FROM snapshot", 0, 0, &v, NULL, 0) == 0 ? v : -1;
 	default: return -1;
 	}
 }
@@ -143,6 +123,98 @@ static int bad_row(mpsp *p, const meta_row m[M_N], int i, const char *why, char 
 	    path_of(p), meta_keys[i], why, fix);
 }
 
+/* The snapshot's range: complete, nothing below it. */
+static int check_snapshot(mpsp *p, const meta_row m[M_N], char *err, size_t errlen)
+{
+	int64_t first = m[M_SNAP_FIRST].v, last = m[M_SNAP_LAST].v, n = 0;
+	char    why[300];
+	int     rv;
+	if (first < 1) {
+		snprintf(why, sizeof(why), "is 0; snapshot row numbers start at 1");
+		return bad_row(p, m, M_SNAP_FIRST, why, err, errlen);
+	}
+	if (last < first - 1) {
+		snprintf(why, sizeof(why), "is %lld, below snapshot_first - 1 (%lld)", (long long)last,
+		    (long long)(first - 1));
+		return bad_row(p, m, M_SNAP_LAST, why, err, errlen);
+	}
+	/* no row lies below the range: every snapshot deletes the rows of the
+	 * one before it */
+	if ((rv = mpsp__query_i64(p, "SELECT count(*) FROM snapshot WHERE seq < ?1", first, 0, &n,
+	         err, errlen)) != 0)
+		return rv;
+	if (n > 0) {
+		snprintf(why, sizeof(why),
+		    "is %lld, but %lld snapshot rows lie below it (no snapshot leaves any)",
+		    (long long)first, (long long)n);
+		return bad_row(p, m, M_SNAP_FIRST, why, err, errlen);
+	}
+	/* every row of the range exists (rows above it are an interrupted
+	 * snapshot's, which open.c removes) */
+	if ((rv = mpsp__query_i64(p, "SELECT count(*) FROM snapshot WHERE seq BETWEEN ?1 AND ?2",
+	         first, last, &n, err, errlen)) != 0)
+		return rv;
+	if (n != last - first + 1) {
+		snprintf(why, sizeof(why),
+		    "is %lld: from snapshot_first (%lld) that names %lld snapshot rows, but only %lld of "
+		    "them exist",
+		    (long long)last, (long long)first, (long long)(last - first + 1), (long long)n);
+		return bad_row(p, m, M_SNAP_LAST, why, err, errlen);
+	}
+	return 0;
+}
+
+/* The log continues the snapshot: nothing compacted without a snapshot,
+ * nothing kept that recovery would skip, no row it could not place. */
+static int check_log(mpsp *p, const meta_row m[M_N], char *err, size_t errlen)
+{
+	int64_t rev = m[M_SNAP_REV].v, n = 0, lo = 0, hi = 0;
+	int     rv;
+	if (m[M_LOG_FLOOR].v != rev) {
+		mpsp__query_i64(p, "SELECT min(rev_lo) FROM log", 0, 0, &lo, NULL, 0);
+		return mpsp__fail(err, errlen, E_SCHEMA,
+		    "%s is damaged: meta rows 'snapshot_rev' (%lld) and 'log_floor' (%lld) differ, but "
+		    "every snapshot sets both to its revision (the log's lowest revision is %lld: the "
+		    "snapshot's is below it). mpstored changed nothing in the file and will not start "
+		    "on it. Set the wrong one to the other's value: sqlite3 %s \"UPDATE meta SET value = "
+		    "%lld WHERE key = 'log_floor'\" or sqlite3 %s \"UPDATE meta SET value = %lld WHERE "
+		    "key = 'snapshot_rev'\" (docs/persistence.md, \"Damaged meta rows\"), or start from "
+		    "a backup",
+		    path_of(p), (long long)rev, (long long)m[M_LOG_FLOOR].v, (long long)lo, path_of(p),
+		    (long long)rev, path_of(p), (long long)m[M_LOG_FLOOR].v);
+	}
+	if ((rv = mpsp__query_i64(p,
+	         "SELECT seq FROM log WHERE typeof(rev_lo) != 'integer' OR typeof(rev_hi) != 'integer'"
+	         " OR rev_lo < 0 OR rev_hi < rev_lo ORDER BY seq LIMIT 1",
+	         0, 0, &n, err, errlen)) != 0)
+		return rv;
+	if (n > 0)
+		return mpsp__fail(err, errlen, E_SCHEMA,
+		    "%s is damaged: log row seq %lld has impossible revisions (rev_lo, rev_hi); "
+		    "mpstored changed nothing in the file and will not start on it. See it with: "
+		    "sqlite3 %s \"SELECT seq, rev_lo, rev_hi, n FROM log WHERE seq = %lld\"; its "
+		    "records give the right values (view log_records, docs/persistence.md), or start "
+		    "from a backup",
+		    path_of(p), (long long)n, path_of(p), (long long)n);
+	if ((rv = mpsp__query_i64(p, "SELECT count(*) FROM log WHERE rev_hi <= ?1", rev, 0, &n, err,
+	         errlen)) != 0 ||
+	    (rv = mpsp__query_i64(p, "SELECT max(rev_hi) FROM log WHERE rev_hi <= ?1", rev, 0, &hi,
+	         err, errlen)) != 0)
+		return rv;
+	if (n == 0)
+		return 0;
+	mpsp__query_i64(p, "SELECT min(rev_lo) FROM log", 0, 0, &lo, NULL, 0);
+	return mpsp__fail(err, errlen, E_SCHEMA,
+	    "%s is damaged: meta row 'snapshot_rev' is %lld, but %lld log rows end at or below it "
+	    "(up to revision %lld): a snapshot removes those, so recovery would skip their changes. "
+	    "mpstored changed nothing in the file and will not start on it. Set snapshot_rev and "
+	    "log_floor back to the snapshot's revision, normally the log's first revision minus one: "
+	    "sqlite3 %s \"UPDATE meta SET value = %lld WHERE key IN ('snapshot_rev', 'log_floor')\" "
+	    "(docs/persistence.md, \"Damaged meta rows\"), or start from a backup",
+	    path_of(p), (long long)rev, (long long)n, (long long)hi, path_of(p),
+	    (long long)(lo > 0 ? lo - 1 : 0));
+}
+
 int mpsp__meta_load(mpsp *p, char *err, size_t errlen)
 {
 	meta_row m[M_N];
@@ -167,93 +239,13 @@ int mpsp__meta_load(mpsp *p, char *err, size_t errlen)
 		    (long long)m[M_FORMAT].v, MPSP_FORMAT_VERSION);
 		return bad_row(p, m, M_FORMAT, why, err, errlen);
 	}
-	int64_t first = m[M_SNAP_FIRST].v, last = m[M_SNAP_LAST].v, n = 0;
-	if (first < 1) {
-		snprintf(why, sizeof(why), "is 0; snapshot row numbers start at 1");
-		return bad_row(p, m, M_SNAP_FIRST, why, err, errlen);
-	}
-	if (last < first - 1) {
-		snprintf(why, sizeof(why), "is %lld, below snapshot_first - 1 (%lld)", (long long)last,
-		    (long long)(first - 1));
-		return bad_row(p, m, M_SNAP_LAST, why, err, errlen);
-	}
-	/* no row lies below the range: every snapshot deletes the rows of the
-	 * one before it */
-	if ((rv = q_i64(p, "SELECT count(*) FROM snapshot WHERE seq < ?1", first, 0, &n, err, errlen)) != 0)
+	if ((rv = check_snapshot(p, m, err, errlen)) != 0 || (rv = check_log(p, m, err, errlen)) != 0)
 		return rv;
-	if (n > 0) {
-		snprintf(why, sizeof(why),
-		    "is %lld, but %lld snapshot rows lie below it (no snapshot leaves any)",
-		    (long long)first, (long long)n);
-		return bad_row(p, m, M_SNAP_FIRST, why, err, errlen);
-	}
-	/* every row of the range exists (rows above it are an interrupted
-	 * snapshot's, which open.c removes) */
-	if ((rv = q_i64(p, "SELECT count(*) FROM snapshot WHERE seq BETWEEN ?1 AND ?2", first, last, &n,
-	         err, errlen)) != 0)
-		return rv;
-	if (n != last - first + 1) {
-		snprintf(why, sizeof(why),
-		    "is %lld: from snapshot_first (%lld) that names %lld snapshot rows, but only %lld of "
-		    "them exist",
-		    (long long)last, (long long)first, (long long)(last - first + 1), (long long)n);
-		return bad_row(p, m, M_SNAP_LAST, why, err, errlen);
-	}
-	/* the log continues the snapshot: nothing compacted without a
-	 * snapshot, nothing kept that recovery would skip */
-	if (m[M_LOG_FLOOR].v != m[M_SNAP_REV].v) {
-		int64_t lo = -1;
-		q_i64(p, "SELECT min(rev_lo) FROM log", 0, 0, &lo, NULL, 0);
-		return mpsp__fail(err, errlen, E_SCHEMA,
-		    "%s is damaged: meta rows 'snapshot_rev' (%lld) and 'log_floor' (%lld) differ, but "
-		    "every snapshot sets both to its revision (the log's lowest revision is %lld: the "
-		    "snapshot's is below it). mpstored changed nothing in the file and will not start "
-		    "on it. Set the wrong one to the other's value: sqlite3 %s \"UPDATE meta SET value = "
-		    "%lld WHERE key = 'log_floor'\" or sqlite3 %s \"UPDATE meta SET value = %lld WHERE "
-		    "key = 'snapshot_rev'\" (docs/persistence.md, \"Damaged meta rows\"), or start from "
-		    "a backup",
-		    path_of(p), (long long)m[M_SNAP_REV].v, (long long)m[M_LOG_FLOOR].v, (long long)lo,
-		    path_of(p), (long long)m[M_SNAP_REV].v, path_of(p), (long long)m[M_LOG_FLOOR].v);
-	}
-	/* log rows whose revisions recovery could not place */
-	if ((rv = q_i64(p,
-	         "SELECT seq FROM log WHERE typeof(rev_lo) != 'integer' OR typeof(rev_hi) != 'integer'"
-	         " OR rev_lo < 0 OR rev_hi < rev_lo ORDER BY seq LIMIT 1",
-	         0, 0, &n, err, errlen)) != 0)
-		return rv;
-	if (n > 0)
-		return mpsp__fail(err, errlen, E_SCHEMA,
-		    "%s is damaged: log row seq %lld has impossible revisions (rev_lo, rev_hi); "
-		    "mpstored changed nothing in the file and will not start on it. See it with: "
-		    "sqlite3 %s \"SELECT seq, rev_lo, rev_hi, n FROM log WHERE seq = %lld\"; its "
-		    "records give the right values (view log_records, docs/persistence.md), or start "
-		    "from a backup",
-		    path_of(p), (long long)n, path_of(p), (long long)n);
-	int64_t hi = 0;
-	if ((rv = q_i64(p, "SELECT count(*) FROM log WHERE rev_hi <= ?1", m[M_SNAP_REV].v,
-	         0, &n, err, errlen)) != 0 ||
-	    (rv = q_i64(p, "SELECT max(rev_hi) FROM log WHERE rev_hi <= ?1", m[M_SNAP_REV].v, 0, &hi,
-	         err, errlen)) != 0)
-		return rv;
-	if (n > 0) {
-		int64_t lo = 0;
-		q_i64(p, "SELECT min(rev_lo) FROM log", 0, 0, &lo, NULL, 0);
-		return mpsp__fail(err, errlen, E_SCHEMA,
-		    "%s is damaged: meta row 'snapshot_rev' is %lld, but %lld log rows end at or below "
-		    "it (up to revision %lld): a snapshot removes those, so recovery would skip their "
-		    "changes. mpstored changed nothing in the file and will not start on it. Set "
-		    "snapshot_rev and log_floor back to the snapshot's revision, normally the log's "
-		    "first revision minus one: sqlite3 %s \"UPDATE meta SET value = %lld WHERE key IN "
-		    "('snapshot_rev', 'log_floor')\" (docs/persistence.md, \"Damaged meta rows\"), or "
-		    "start from a backup",
-		    path_of(p), (long long)m[M_SNAP_REV].v, (long long)n, (long long)hi, path_of(p),
-		    (long long)(lo > 0 ? lo - 1 : 0));
-	}
 	p->token = (uint64_t)m[M_TOKEN].v;
 	p->snap_rev = (uint64_t)m[M_SNAP_REV].v;
 	p->snap_token = (uint64_t)m[M_SNAP_TOKEN].v;
-	p->snap_first = (uint64_t)first;
-	p->snap_last = (uint64_t)last;
+	p->snap_first = (uint64_t)m[M_SNAP_FIRST].v;
+	p->snap_last = (uint64_t)m[M_SNAP_LAST].v;
 	p->log_floor = (uint64_t)m[M_LOG_FLOOR].v;
 	return 0;
 }

@@ -185,17 +185,11 @@ prepare_all(mpsp *p, char *err, size_t errlen)
 static int
 query_u64(mpsp *p, const char *sql, uint64_t *v, char *err, size_t errlen)
 {
-	sqlite3_stmt *s;
-	int           rc = sqlite3_prepare_v2(p->db, sql, -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return mpsp__sqlfail(p, p->db, rc, err, errlen, "cannot read");
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*v = (uint64_t)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return mpsp__sqlfail(p, p->db, rc, err, errlen, "cannot read");
-	return 0;
+	int64_t i;
+	int     rv = mpsp__query_i64(p, sql, 0, 0, &i, err, errlen);
+	if (rv == 0)
+		*v = (uint64_t)i;
+	return rv;
 }
 
 /* Verify the objects (through the WAL: the header read may be stale). */

@@ -60,6 +60,10 @@ int mpsp__sqlfail(mpsp *p, sqlite3 *db, int rc, char *err, size_t errlen, const 
 int mpsp__status_of(int rc);
 
 int mpsp__exec(mpsp *p, const char *sql, char *err, size_t errlen);
+/* A one-row integer query with up to two integer parameters (?1, ?2);
+ * *out = 0 when it is NULL or there is no row. */
+int mpsp__query_i64(mpsp *p, const char *sql, int64_t a, int64_t b, int64_t *out, char *err,
+    size_t errlen);
 /* Read meta into p (token, snap_*, log_floor) after checking every row and
  * its agreement with the snapshot and log tables (meta.c); writes nothing.
  * ERR_SCHEMA with a message naming the row and the way to repair it. */

@@ -67,6 +67,28 @@ mpsp__sqlfail(mpsp *p, sqlite3 *db, int rc, char *err, size_t errlen, const char
 }
 
 int
+mpsp__query_i64(mpsp *p, const char *sql, int64_t a, int64_t b, int64_t *out, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *s;
+	int           rc = sqlite3_prepare_v2(p->db, sql, -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return mpsp__sqlfail(p, p->db, rc, err, errlen, "cannot read");
+	if (sqlite3_bind_parameter_count(s) >= 1)
+		sqlite3_bind_int64(s, 1, a);
+	if (sqlite3_bind_parameter_count(s) >= 2)
+		sqlite3_bind_int64(s, 2, b);
+	*out = 0;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return mpsp__sqlfail(p, p->db, rc, err, errlen, "cannot read");
+	return 0;
+}
+
+int
 mpsp__exec(mpsp *p, const char *sql, char *err, size_t errlen)
 {
 	int rc = sqlite3_exec(p->db, sql, NULL, NULL, NULL);
