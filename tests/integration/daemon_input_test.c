@@ -11,7 +11,7 @@
  *    are refused with ERR_MALFORMED and nothing is stored: "a\0b" no longer
  *    aliases "a";
  *  - two overlapping writes of one client that both use request id 0 keep
- *    nothing in the re-send cache and leak nothing (1 MB answers).
+ *    nothing in the re-send cache and leak nothing (256 KB answers).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -452,10 +452,27 @@ static void test_strings_utf8(void **state)
 
 /* ---- the re-send cache ---- */
 
+/* Overlapping pairs of id-0 writes; returns the peak RSS after them. */
+static long long id0_pairs(nng_socket s1, nng_socket s2, const uint8_t *buf, size_t n, int pairs)
+{
+	for (int i = 0; i < pairs; i++) {
+		/* two writes of one client with id 0, in flight together: each
+		 * answer (the new value) once overwrote the other's slot */
+		send_bytes(s1, buf, n);
+		send_bytes(s2, buf, n);
+		Mpstore__Response *r1 = recv_resp(s1), *r2 = recv_resp(s2);
+		assert_int_equal(r1->results[0]->status, 0);
+		assert_int_equal(r2->results[0]->status, 0);
+		mpstore__response__free_unpacked(r1, NULL);
+		mpstore__response__free_unpacked(r2, NULL);
+	}
+	return stat_of(s1, "max_rss_kb");
+}
+
 static void test_resend_id0_overlap(void **state)
 {
 	(void)state;
-	enum { CYCLES = 300, BIG = 1 << 20 };
+	enum { PAIRS = 100, BIG = 256 << 10 };
 	nng_socket s1 = open_req(), s2 = open_req();
 	assert_int_equal(create(s1, "r.v", MPSTORE__KIND__KIND_VALUE, MPSTORE__ELEM_TYPE__TYPE_STRING), 0);
 	char *big = malloc(BIG + 1);
@@ -477,28 +494,19 @@ static void test_resend_id0_overlap(void **state)
 	rq.n_ops = 1;
 	size_t   n;
 	uint8_t *buf = pack(&rq, &n);
-	/* warm up, then measure */
-	send_bytes(s1, buf, n);
-	mpstore__response__free_unpacked(recv_resp(s1), NULL);
-	long long rss0 = stat_of(s1, "max_rss_kb");
-	for (int i = 0; i < CYCLES; i++) {
-		/* two writes of one client with id 0, in flight together: each
-		 * answer (1 MB: the new value) once overwrote the other's slot */
-		send_bytes(s1, buf, n);
-		send_bytes(s2, buf, n);
-		Mpstore__Response *r1 = recv_resp(s1), *r2 = recv_resp(s2);
-		assert_int_equal(r1->results[0]->status, 0);
-		assert_int_equal(r2->results[0]->status, 0);
-		mpstore__response__free_unpacked(r1, NULL);
-		mpstore__response__free_unpacked(r2, NULL);
-	}
+	/* nothing of them is kept (the cache holds what earlier tests left).
+	 * A leaked answer is found by LeakSanitizer when the daemon exits
+	 * (teardown wants exit status 0); the peak RSS is printed, not
+	 * judged: under ASan freed memory stays in its quarantine */
+	long long cached0 = stat_of(s1, "resend_cache_bytes");
+	long long rss1 = id0_pairs(s1, s2, buf, n, PAIRS);
+	long long rss2 = id0_pairs(s1, s2, buf, n, PAIRS);
 	long long cached = stat_of(s1, "resend_cache_bytes");
-	long long rss1 = stat_of(s1, "max_rss_kb");
-	printf("re-send cache after %d overlapping id-0 pairs: %lld bytes; max RSS %lld -> %lld kB\n",
-	    CYCLES, cached, rss0, rss1);
-	assert_int_equal(cached, 0);
-	/* a leak of one answer per overlapping pair would be hundreds of MB */
-	assert_true(rss1 - rss0 < 100 * 1024);
+	printf("re-send cache after %d overlapping id-0 pairs of %d KB answers: %lld -> %lld bytes; "
+	       "max RSS %lld -> %lld kB\n",
+	    2 * PAIRS, BIG >> 10, cached0, cached, rss1, rss2);
+	assert_true(cached0 >= 0);
+	assert_true(cached <= cached0); /* (earlier sessions' answers may expire meanwhile) */
 	/* answers of requests with an id are kept, and bounded */
 	for (int i = 1; i <= 40; i++) {
 		rq.id = (uint64_t)i;
@@ -509,8 +517,8 @@ static void test_resend_id0_overlap(void **state)
 	}
 	cached = stat_of(s1, "resend_cache_bytes");
 	printf("after 40 writes with ids: %lld bytes kept\n", cached);
-	assert_true(cached > 0);
-	assert_true(cached <= 8 * 1024 * 1024 + BIG + 1024);
+	assert_true(cached >= 8 * BIG);
+	assert_true(cached <= cached0 + 8 * 1024 * 1024 + BIG + 1024);
 	free(buf);
 	free(big);
 	nng_close(s1);
