@@ -114,19 +114,13 @@ static void test_snapshot_deletes_only_its_rows(void **state)
 	mpsp_rec s = tu_rec(0, "a", "new");
 	OK_ERR(mpsp_snapshot_put(p, &s, 1, err, sizeof(err)));
 	OK_ERR(mpsp_snapshot_end(p, 1, err, sizeof(err)));
-	sqlite3_stmt *q;
-	assert_int_equal(sqlite3_prepare_v2(mpsp__db(p),
-	                     "SELECT count(*) FROM snapshot WHERE seq = -5", -1, &q, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 1);
-	sqlite3_finalize(q);
-	assert_int_equal(sqlite3_prepare_v2(mpsp__db(p),
-	                     "SELECT count(*) FROM snapshot WHERE seq BETWEEN 1 AND 3", -1, &q, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 0);
-	sqlite3_finalize(q);
+	int64_t n;
+	OK_ERR(mpsp__query_i64(p, "SELECT count(*) FROM snapshot WHERE seq = -5", 0, 0, &n, err,
+	    sizeof(err)));
+	assert_int_equal(n, 1); /* never loaded: kept */
+	OK_ERR(mpsp__query_i64(p, "SELECT count(*) FROM snapshot WHERE seq BETWEEN 1 AND 3", 0, 0, &n,
+	    err, sizeof(err)));
+	assert_int_equal(n, 0); /* the replaced snapshot's rows: deleted */
 	mpsp_close(p);
 	free(path);
 	tu_rmdir(dir);
