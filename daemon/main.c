@@ -236,7 +236,7 @@ static int parse_args(int argc, char **argv, mpsd_config *c)
 				fprintf(stderr, "mpstored: %s takes a count (0: no limit)\n", a);
 				return 2;
 			}
-			if (a[6] == 'c')
+			if (strcmp(a, "--max-containers") == 0)
 				c->limits.max_containers = (uint64_t)n;
 			else
 				c->limits.max_elements = (uint64_t)n;
