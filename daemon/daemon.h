@@ -33,6 +33,7 @@ typedef struct mpsd_config {
 	size_t          max_parked_per_client;
 	int             no_auth;          /* serve non-loopback addresses without a key */
 	int             pub_no_auth;      /* publish although a key is set */
+	mpsd_limits     limits;           /* --max-memory, --max-containers, --max-elements */
 } mpsd_config;
 
 typedef struct mpsd_sessions mpsd_sessions;

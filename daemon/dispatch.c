@@ -10,6 +10,7 @@
 
 #include "auth.h"
 #include "clients.h"
+#include "persist.h"
 #include "dispatch_int.h"
 #include "mpstore/mpstore.h"
 #include "pack.h"
@@ -225,11 +226,15 @@ int dispatch_exec_op(mpsd_daemon *d, mpsd_req *r, mpsd_exec *x)
 			return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_INVALID,
 			    "snapshot and backup must be the only op of their request");
 		if (op->code == MPSTORE__OP_CODE__OP_BACKUP) {
-			if (op->value == NULL ||
-			    op->value->v_case != MPSTORE__VALUE__V_STRING_VALUE ||
-			    op->value->string_value[0] == '\0')
+			char err[400];
+			if (d->cfg.commit.backup_dir == NULL)
 				return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_INVALID,
-				    "backup needs a destination path as a string value");
+				    "backups are off: start mpstored with --backup-dir DIR");
+			if (op->value == NULL || op->value->v_case != MPSTORE__VALUE__V_STRING_VALUE)
+				return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_INVALID,
+				    "backup needs a file name as a string value");
+			if (mpsp_backup_name_check(op->value->string_value, err, sizeof(err)) != 0)
+				return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_INVALID, "%s", err);
 			r->action = MPSD_ACT_BACKUP;
 			r->action_arg = op->value->string_value;
 		} else {
@@ -524,7 +529,7 @@ void mpsd_dispatch_request(void *arg, const mpsd_peer *from, const uint8_t *body
 	}
 	r->peer = peer;
 	mpsd_clients_track(d, r);
-	char msg[160];
+	char msg[256];
 	if (flags & MPSD_NET_OVER_LIMIT) {
 		snprintf(msg, sizeof(msg), "the daemon serves at most %zu connections (--max-clients)",
 		    d->cfg.net.max_clients);
@@ -538,10 +543,11 @@ void mpsd_dispatch_request(void *arg, const mpsd_peer *from, const uint8_t *body
 		return;
 	}
 	ProtobufCAllocator al = {arena_pb_alloc, arena_pb_free, &r->arena};
-	Mpstore__Request  *rq = mpw_request_unpack(&al, len, body);
+	const char        *why = NULL;
+	Mpstore__Request  *rq = mpw_request_decode(&al, len, body, &why);
 	if (rq == NULL) {
-		refuse(d, r, 0, MPSTORE__STATUS__ERR_MALFORMED,
-		    "request does not decode as an mpstore.Request");
+		snprintf(msg, sizeof(msg), "request does not decode as an mpstore.Request: %s", why);
+		refuse(d, r, 0, MPSTORE__STATUS__ERR_MALFORMED, msg);
 		return;
 	}
 	r->rq = rq;

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
@@ -70,8 +71,15 @@ static void usage(FILE *f)
 	    "                        disconnected (default 10)\n"
 	    "  --max-parked N        requests waiting in blocking ops, in all (default 200000)\n"
 	    "  --max-parked-per-client N  ... on one connection (default 10000)\n"
+	    "  --max-memory BYTES    refuse writes that add data once the containers and the\n"
+	    "                        change history hold this much (K, M, G suffixes; 0: no\n"
+	    "                        limit); default half the RAM. Reads and deletes go on\n"
+	    "  --max-containers N    at most N containers (default 1000000; 0: no limit)\n"
+	    "  --max-elements N      at most N elements per container (default 1073741824)\n"
 	    "\n"
 	    "Security:\n"
+	    "  --backup-dir DIR      OP_BACKUP (mpstore backup NAME) writes NAME in DIR;\n"
+	    "                        without it backups are refused\n"
 	    "  --auth-key-file FILE  require the key in FILE (trailing newline dropped)\n"
 	    "                        in every request; also $MPSTORED_AUTH_KEY\n"
 	    "  --no-auth             serve a non-loopback address without a key (refused\n"
@@ -99,6 +107,31 @@ static int parse_i64(const char *s, int64_t *out)
 	if (errno != 0 || end == s || *end != '\0' || v < 0)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/* BYTES with an optional K, M, G or T suffix (powers of 1024). */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || end == s || s[0] == '-')
+		return -1;
+	int shift = 0;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': shift = 10; break;
+	case 'm': case 'M': shift = 20; break;
+	case 'g': case 'G': shift = 30; break;
+	case 't': case 'T': shift = 40; break;
+	default: return -1;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	if (v > (UINT64_MAX >> shift))
+		return -1;
+	*out = (uint64_t)v << shift;
 	return 0;
 }
 
@@ -223,6 +256,25 @@ static int parse_args(int argc, char **argv, mpsd_config *c)
 				return 2;
 			}
 			c->net.tls_contexts = (int)n;
+		} else if (strcmp(a, "--max-memory") == 0) {
+			NEED();
+			if (parse_size(v, &c->limits.max_memory) != 0) {
+				fprintf(stderr, "mpstored: --max-memory takes bytes (K, M, G, T suffixes)\n");
+				return 2;
+			}
+		} else if (strcmp(a, "--max-containers") == 0 || strcmp(a, "--max-elements") == 0) {
+			NEED();
+			if (parse_i64(v, &n) != 0) {
+				fprintf(stderr, "mpstored: %s takes a count (0: no limit)\n", a);
+				return 2;
+			}
+			if (strcmp(a, "--max-containers") == 0)
+				c->limits.max_containers = (uint64_t)n;
+			else
+				c->limits.max_elements = (uint64_t)n;
+		} else if (strcmp(a, "--backup-dir") == 0) {
+			NEED();
+			c->commit.backup_dir = v;
 		} else if (strcmp(a, "--auth-key-file") == 0) {
 			NEED();
 			if (read_key(v, c) != 0)
@@ -472,6 +524,9 @@ int main(int argc, char **argv)
 	c->net.ipc_mode = 0600;
 	c->max_parked = 200000;
 	c->max_parked_per_client = 10000;
+	c->limits.max_memory = mpsd_default_max_memory();
+	c->limits.max_containers = 1000000;
+	c->limits.max_elements = 1u << 30;
 	const char *env_key = getenv("MPSTORED_AUTH_KEY");
 	if (env_key != NULL && env_key[0] != '\0' &&
 	    set_key(c, env_key, strlen(env_key), "$MPSTORED_AUTH_KEY") != 0)
@@ -497,6 +552,12 @@ int main(int argc, char **argv)
 	}
 	if (check_exposure(c) != 0)
 		return 2;
+	struct stat bst;
+	if (c->commit.backup_dir != NULL &&
+	    (stat(c->commit.backup_dir, &bst) != 0 || !S_ISDIR(bst.st_mode))) {
+		fprintf(stderr, "mpstored: --backup-dir %s is not a directory\n", c->commit.backup_dir);
+		return 2;
+	}
 	if (c->commit.db_path == NULL)
 		c->commit.db_path = DEFAULT_DB;
 	if (strcmp(c->commit.db_path, ":memory:") == 0)
@@ -528,6 +589,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mpstored: out of memory\n");
 		return 1;
 	}
+	mpsd_store_set_limits(d.st, &c->limits);
+	mpsd_store_set_limits(d.st, &c->limits);
 	if (mpsd_schema_start != NULL && mpsd_schema_start(&d, err, sizeof(err)) != 0) {
 		fprintf(stderr, "mpstored: %s\n", err);
 		mpsd_net_close(d.net);

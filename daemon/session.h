@@ -13,11 +13,16 @@
 #include "daemon.h"
 
 #define MPSD_DEDUPE_SLOTS 1024
+/* Bytes of kept answers per session: past it the oldest answers are
+ * dropped (the newest is always kept, however large). docs/protocol.md,
+ * section 3. */
+#define MPSD_DEDUPE_BYTES (8u << 20)
 
 typedef struct mpsd_dedupe {
 	uint64_t  id;      /* request id, 0 = empty */
 	uint8_t  *data;    /* packed answer, NULL while pending */
 	size_t    len;
+	uint64_t  seq;     /* answer order, to drop the oldest first */
 	mpsd_req *pending; /* the request being answered */
 } mpsd_dedupe;
 
@@ -27,6 +32,8 @@ typedef struct mpsd_session {
 	int64_t              last_seen;
 	int64_t              gone_at;  /* ended (what it held released) at; 0 = live */
 	struct mpsd_session *next; /* hash chain */
+	size_t               cache_bytes; /* sum of the kept answers' len */
+	uint64_t             answers;     /* answers kept so far (seq) */
 	mpsd_dedupe          slots[MPSD_DEDUPE_SLOTS];
 } mpsd_session;
 
@@ -39,13 +46,18 @@ mpsd_session *mpsd_session_get(mpsd_sessions *ss, uint64_t id);
 mpsd_session *mpsd_session_find(mpsd_sessions *ss, uint64_t id); /* NULL if none */
 void          mpsd_session_touch(mpsd_session *s, uint32_t pipe, int64_t now_ms);
 
-/* Dedupe: MPSD_SEEN_NEW (not seen; now recorded as pending with r),
+/* Bytes of answers kept for re-sends, all sessions (stats). */
+size_t         mpsd_sessions_cache_bytes(const mpsd_sessions *ss);
+
+/* Dedupe (request id 0 is never recorded: always MPSD_SEEN_NEW):
+ * MPSD_SEEN_NEW (not seen; now recorded as pending with r),
  * MPSD_SEEN_DONE (data and len: the first answer), MPSD_SEEN_PENDING
  * (pending: the request still being answered). */
 enum { MPSD_SEEN_NEW = 0, MPSD_SEEN_DONE, MPSD_SEEN_PENDING };
 int  mpsd_session_seen(mpsd_session *s, uint64_t reqid, mpsd_req *r, const uint8_t **data,
      size_t *len, mpsd_req **pending);
-/* The answer to reqid: kept (copied) when keep, else the slot is freed. */
+/* The answer to reqid: kept (copied) when keep, else the slot is freed.
+ * Past MPSD_DEDUPE_BYTES the oldest kept answers are dropped. */
 void mpsd_session_answered(mpsd_session *s, uint64_t reqid, const void *data, size_t len, int keep);
 /* The request of reqid was abandoned (dead client): forget it. */
 void mpsd_session_forget(mpsd_session *s, uint64_t reqid);

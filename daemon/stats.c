@@ -12,7 +12,7 @@
 #include "persist.h"
 #include "session.h"
 
-#define MAX_LINES 48
+#define MAX_LINES 64
 
 typedef struct lines {
 	char   v[MAX_LINES][96];
@@ -76,6 +76,16 @@ void mpsd_stats(mpsd_daemon *d, mpsd_exec *x)
 	add(&l, "pub_dropped=%llu", (unsigned long long)ns.pub_dropped);
 	add(&l, "subscribers_dropped=%llu", (unsigned long long)ns.subscribers_dropped);
 	add(&l, "max_message=%zu", d->cfg.net.max_msg);
+	/* the store's limits (0: none) and what they count */
+	const mpsd_limits *lim = mpsd_store_limits(d->st);
+	size_t             hist_bytes = mpsd_commit_history_bytes(d->commit);
+	add(&l, "used_memory=%zu", mpsd_store_memory(d->st) + hist_bytes);
+	add(&l, "store_memory=%zu", mpsd_store_memory(d->st));
+	add(&l, "history_memory=%zu", hist_bytes);
+	add(&l, "max_memory=%llu", (unsigned long long)lim->max_memory);
+	add(&l, "max_containers=%llu", (unsigned long long)lim->max_containers);
+	add(&l, "max_elements=%llu", (unsigned long long)lim->max_elements);
+	add(&l, "resend_cache_bytes=%zu", mpsd_sessions_cache_bytes(d->sess));
 	add(&l, "max_rss_kb=%ld", ru.ru_maxrss);
 	add(&l, "cpu_user_ms=%ld", (long)(ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000));
 	add(&l, "cpu_sys_ms=%ld", (long)(ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000));

@@ -145,7 +145,8 @@ lrow_read(sqlite3_stmt *s, lrow *w)
 static int
 lrow_check(mpsp *p, const lrow *w, char *err, size_t errlen)
 {
-	const uint8_t *b = w->b, *end = w->b + w->len;
+	/* an empty blob comes back as NULL: no arithmetic on it */
+	const uint8_t *b = w->b, *end = w->b != NULL ? w->b + w->len : NULL;
 	const char    *why = NULL;
 	uint64_t       i, prev = w->lo, bytes = 0;
 	lrec           r;
@@ -178,7 +179,7 @@ bad:
 	return mpsp__fail(err, errlen, MPSTORE__STATUS__ERR_IO,
 	    "log row seq %lld of %s is corrupt: record %llu of %llu: %s (%zu bytes, offset %zu)",
 	    (long long)w->seq, p->path != NULL ? p->path : "(memory)", (unsigned long long)i + (i < w->n),
-	    (unsigned long long)w->n, why, w->len, (size_t)(b - w->b));
+	    (unsigned long long)w->n, why, w->len, b != NULL ? (size_t)(b - w->b) : 0);
 }
 
 /* Growable buffer for a record's NUL-terminated name. */
@@ -531,6 +532,8 @@ mpsp_log_read(mpsp *p, uint64_t from_rev, mpsp_rec_cb fn, void *arg, char *err, 
 
 	if (from_rev == 0)
 		from_rev = 1;
+	if (from_rev > (uint64_t)INT64_MAX)
+		return 0; /* above any stored revision (SQLite's integers are signed) */
 	pthread_mutex_lock(&p->mu);
 	last  = p->last_rev;
 	floor = p->log_floor;

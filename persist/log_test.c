@@ -115,6 +115,11 @@ test_log_read(void **state)
 	tu_recs_free(&got);
 	OK_ERR(mpsp_log_read(p, 21, tu_collect_cb, &got, err, sizeof(err)));
 	assert_int_equal(got.n, 0);
+	/* a revision past SQLite's signed integers: nothing, not everything */
+	OK_ERR(mpsp_log_read(p, UINT64_MAX, tu_collect_cb, &got, err, sizeof(err)));
+	assert_int_equal(got.n, 0);
+	OK_ERR(mpsp_log_read(p, (uint64_t)INT64_MAX + 1, tu_collect_cb, &got, err, sizeof(err)));
+	assert_int_equal(got.n, 0);
 	OK_ERR(mpsp_log_read(p, 0, tu_collect_cb, &got, err, sizeof(err)));
 	assert_int_equal(got.n, 20);
 	tu_recs_free(&got);

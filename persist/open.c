@@ -185,17 +185,11 @@ prepare_all(mpsp *p, char *err, size_t errlen)
 static int
 query_u64(mpsp *p, const char *sql, uint64_t *v, char *err, size_t errlen)
 {
-	sqlite3_stmt *s;
-	int           rc = sqlite3_prepare_v2(p->db, sql, -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return mpsp__sqlfail(p, p->db, rc, err, errlen, "cannot read");
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*v = (uint64_t)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return mpsp__sqlfail(p, p->db, rc, err, errlen, "cannot read");
-	return 0;
+	int64_t i;
+	int     rv = mpsp__query_i64(p, sql, 0, 0, &i, err, errlen);
+	if (rv == 0)
+		*v = (uint64_t)i;
+	return rv;
 }
 
 /* Verify the objects (through the WAL: the header read may be stale). */
@@ -268,34 +262,11 @@ create_schema(mpsp *p, char *err, size_t errlen)
 static int
 load_meta(mpsp *p, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "token", "snapshot_rev", "snapshot_token",
-		"snapshot_first", "snapshot_last", "log_floor" };
-	uint64_t *const          vals[] = { &p->token, &p->snap_rev, &p->snap_token, &p->snap_first,
-		         &p->snap_last, &p->log_floor };
-	unsigned                 found  = 0;
-	sqlite3_stmt            *s;
-	int                      rc = sqlite3_prepare_v2(p->db, "SELECT key, value FROM meta", -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return mpsp__sqlfail(p, p->db, rc, err, errlen, "cannot read meta of");
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *k = (const char *)sqlite3_column_text(s, 0);
-		for (size_t i = 0; k != NULL && i < sizeof(keys) / sizeof(keys[0]); i++) {
-			if (strcmp(k, keys[i]) == 0) {
-				*vals[i] = (uint64_t)sqlite3_column_int64(s, 1);
-				found |= 1u << i;
-			}
-		}
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return mpsp__sqlfail(p, p->db, rc, err, errlen, "cannot read meta of");
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (!(found & (1u << i)))
-			return mpsp__fail(err, errlen, E_SCHEMA, "%s is damaged: meta key '%s' is missing",
-			    p->path != NULL ? p->path : "(memory)", keys[i]);
+	int rv = mpsp__meta_load(p, err, errlen);
+	if (rv != 0)
+		return rv;
 
 	uint64_t maxrev = 0;
-	int      rv;
 	if ((rv = mpsp__log_totals(p, p->log_floor, err, errlen)) != 0 ||
 	    (rv = query_u64(p, "SELECT max(rev_hi) FROM log", &maxrev, err, errlen)) != 0)
 		return rv;
@@ -304,16 +275,16 @@ load_meta(mpsp *p, char *err, size_t errlen)
 		p->token = p->snap_token;
 
 	char sql[160];
-	snprintf(sql, sizeof(sql),
-	    "SELECT count(*) FROM snapshot WHERE seq < %llu OR seq > %llu",
-	    (unsigned long long)p->snap_first, (unsigned long long)p->snap_last);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM snapshot WHERE seq > %llu",
+	    (unsigned long long)p->snap_last);
 	uint64_t orphans = 0;
 	if ((rv = query_u64(p, sql, &orphans, err, errlen)) != 0)
 		return rv;
 	if (orphans > 0) {
-		/* rows of a snapshot abandoned by a crash */
-		snprintf(sql, sizeof(sql), "DELETE FROM snapshot WHERE seq < %llu OR seq > %llu",
-		    (unsigned long long)p->snap_first, (unsigned long long)p->snap_last);
+		/* rows of a snapshot abandoned by a crash (meta.c made sure none
+		 * lies below the current snapshot's range) */
+		snprintf(sql, sizeof(sql), "DELETE FROM snapshot WHERE seq > %llu",
+		    (unsigned long long)p->snap_last);
 		if ((rv = mpsp__exec(p, sql, err, errlen)) != 0)
 			return rv;
 	}
@@ -321,6 +292,15 @@ load_meta(mpsp *p, char *err, size_t errlen)
 	    (rv = query_u64(p, "SELECT coalesce(sum(length(change)), 0) FROM snapshot", &p->snap_bytes, err, errlen)) != 0)
 		return rv;
 	return 0;
+}
+
+int
+mpsp__reload(mpsp *p, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&p->mu);
+	int rv = p->db != NULL ? load_meta(p, err, errlen) : 0;
+	pthread_mutex_unlock(&p->mu);
+	return rv;
 }
 
 static int

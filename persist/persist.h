@@ -175,6 +175,16 @@ int mpsp_snapshot_end(mpsp *p, int commit, char *err, size_t errlen);
  */
 int mpsp_backup(mpsp *p, const char *dest, char *err, size_t errlen);
 
+/*
+ * OP_BACKUP's rules for a backup's name: a file name, not a path: 1 to 255
+ * bytes, no '/', not starting with '.' (so neither "." nor ".." nor a
+ * hidden file). 0, or ERR_INVALID with a message saying which rule.
+ */
+int mpsp_backup_name_check(const char *name, char *err, size_t errlen);
+/* mpsp_backup to dir/name, name checked as above; never over an existing
+ * file (ERR_EXISTS). */
+int mpsp_backup_in(mpsp *p, const char *dir, const char *name, char *err, size_t errlen);
+
 /* Counters for tests and `mpstore stats`. Commit thread. */
 int mpsp_stats_get(mpsp *p, mpsp_stats *st, char *err, size_t errlen);
 

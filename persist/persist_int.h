@@ -60,6 +60,14 @@ int mpsp__sqlfail(mpsp *p, sqlite3 *db, int rc, char *err, size_t errlen, const 
 int mpsp__status_of(int rc);
 
 int mpsp__exec(mpsp *p, const char *sql, char *err, size_t errlen);
+/* A one-row integer query with up to two integer parameters (?1, ?2);
+ * *out = 0 when it is NULL or there is no row. */
+int mpsp__query_i64(mpsp *p, const char *sql, int64_t a, int64_t b, int64_t *out, char *err,
+    size_t errlen);
+/* Read meta into p (token, snap_*, log_floor) after checking every row and
+ * its agreement with the snapshot and log tables (meta.c); writes nothing.
+ * ERR_SCHEMA with a message naming the row and the way to repair it. */
+int mpsp__meta_load(mpsp *p, char *err, size_t errlen);
 int mpsp__meta_set(mpsp *p, const char *key, uint64_t v, char *err, size_t errlen);
 int mpsp__begin(mpsp *p, char *err, size_t errlen);
 int mpsp__commit(mpsp *p, char *err, size_t errlen);
@@ -77,5 +85,8 @@ int mpsp__log_totals(mpsp *p, uint64_t floor, char *err, size_t errlen);
 
 /* Test access (the library is static). */
 sqlite3 *mpsp__db(mpsp *p);
+/* Check and read meta again, as mpsp_open does, after a test or a fuzz
+ * target wrote the tables through mpsp__db. */
+int mpsp__reload(mpsp *p, char *err, size_t errlen);
 
 #endif

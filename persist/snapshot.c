@@ -142,7 +142,10 @@ commit_snapshot(mpsp *p, char *err, size_t errlen)
 			return rv;
 		p->in_txn = 1;
 	}
-	snprintf(sql, sizeof(sql), "DELETE FROM snapshot WHERE seq < %llu", (unsigned long long)p->new_first);
+	/* exactly the rows of the snapshot this one replaces (loaded at open or
+	 * written here): rows this process never read are never deleted */
+	snprintf(sql, sizeof(sql), "DELETE FROM snapshot WHERE seq BETWEEN %llu AND %llu",
+	    (unsigned long long)p->snap_first, (unsigned long long)p->snap_last);
 	if ((rv = mpsp__meta_set(p, "snapshot_rev", p->new_rev, err, errlen)) != 0 ||
 	    (rv = mpsp__meta_set(p, "snapshot_token", p->new_token, err, errlen)) != 0 ||
 	    (rv = mpsp__meta_set(p, "snapshot_first", p->new_first, err, errlen)) != 0 ||

@@ -11,11 +11,65 @@
 
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 
+/* ---- UTF-8 ---- */
+
+/* RFC 3629: the shortest form only (no overlong encodings), no surrogates
+ * (U+D800..U+DFFF), nothing above U+10FFFF. */
+int mpw_utf8_valid(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		/* ASCII runs, 8 bytes at a time */
+		while (i + 8 <= n) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (w & 0x8080808080808080ull)
+				break;
+			i += 8;
+		}
+		if (i >= n)
+			break;
+		uint8_t c = s[i];
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		size_t  k;
+		uint8_t lo = 0x80, hi = 0xbf; /* range of the second byte */
+		if (c >= 0xc2 && c <= 0xdf)
+			k = 1;
+		else if (c >= 0xe0 && c <= 0xef) {
+			k = 2;
+			if (c == 0xe0)
+				lo = 0xa0; /* overlong */
+			else if (c == 0xed)
+				hi = 0x9f; /* surrogates */
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			k = 3;
+			if (c == 0xf0)
+				lo = 0x90; /* overlong */
+			else if (c == 0xf4)
+				hi = 0x8f; /* above U+10FFFF */
+		} else {
+			return 0; /* 80..c1 (continuation, overlong 2-byte), f5..ff */
+		}
+		if (n - i <= k || s[i + 1] < lo || s[i + 1] > hi)
+			return 0;
+		for (size_t j = 2; j <= k; j++)
+			if ((s[i + j] & 0xc0) != 0x80)
+				return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
 /* ---- decoding ---- */
 
 typedef struct rd {
 	const uint8_t      *p, *end;
 	ProtobufCAllocator *al;
+	const char        **why; /* non-NULL: strings are checked (requests), and
+	                            a refusal says why here */
 } rd;
 
 /* one field: its number, wire type and, by type, its value */
@@ -120,7 +174,7 @@ static void *a_alloc(rd *r, size_t n) { return r->al->alloc(r->al->allocator_dat
  * and check its framing. -1: malformed. */
 static int count_fields(const uint8_t *p, const uint8_t *end, size_t cnt[32])
 {
-	rd  r = {p, end, NULL};
+	rd  r = {p, end, NULL, NULL};
 	fld f;
 	int rv;
 	memset(cnt, 0, 32 * sizeof(cnt[0]));
@@ -144,9 +198,27 @@ static void *d_begin(rd *r, const uint8_t *p, size_t len, size_t cnt[32], size_t
 			return -1; \
 	} while (0)
 
+/* proto3 `string` semantics, and C strings: valid UTF-8 and no NUL. */
+static int str_ok(rd *r, const uint8_t *s, size_t n)
+{
+	if (r->why == NULL)
+		return 1;
+	if (memchr(s, 0, n) != NULL) {
+		*r->why = "a string field holds a NUL byte (U+0000), which mpstore does not accept";
+		return 0;
+	}
+	if (!mpw_utf8_valid(s, n)) {
+		*r->why = "a string field is not valid UTF-8 (proto3 strings must be)";
+		return 0;
+	}
+	return 1;
+}
+
 static int d_str(rd *r, const fld *f, char **out)
 {
 	WANT(f, WT_LEN);
+	if (!str_ok(r, f->d, f->len))
+		return -1;
 	char *s = a_alloc(r, f->len + 1);
 	if (s == NULL)
 		return -1;
@@ -175,7 +247,7 @@ static Mpstore__Value *dec_value(rd *r, const uint8_t *p, size_t len)
 	if (v == NULL)
 		return NULL;
 	mpstore__value__init(v);
-	rd  in = {p, p + len, r->al};
+	rd  in = {p, p + len, r->al, r->why};
 	fld f;
 	int rv;
 	while ((rv = next_field(&in, &f)) == 1) {
@@ -281,7 +353,7 @@ static int dec_op_into(rd *r, Mpstore__Op *o, const uint8_t *p, size_t len)
 {
 	size_t vcap = 0, kcap = 0;
 	mpstore__op__init(o);
-	rd  in = {p, p + len, r->al};
+	rd  in = {p, p + len, r->al, r->why};
 	fld f;
 	int rv;
 	while ((rv = next_field(&in, &f)) == 1) {
@@ -348,7 +420,7 @@ static Mpstore__Compare *dec_compare(rd *r, const uint8_t *p, size_t len)
 	if (c == NULL)
 		return NULL;
 	mpstore__compare__init(c);
-	rd  in = {p, p + len, r->al};
+	rd  in = {p, p + len, r->al, r->why};
 	fld f;
 	int rv;
 	uint64_t v;
@@ -377,7 +449,7 @@ static Mpstore__Txn *dec_txn(rd *r, const uint8_t *p, size_t len)
 	if ((cnt[1] && t->compare == NULL) || oparr_init(r, &succ, cnt[2]) != 0 ||
 	    oparr_init(r, &fail, cnt[3]) != 0)
 		return NULL;
-	rd  in = {p, p + len, r->al};
+	rd  in = {p, p + len, r->al, r->why};
 	fld f;
 	int rv;
 	while ((rv = next_field(&in, &f)) == 1) {
@@ -402,7 +474,15 @@ static Mpstore__Txn *dec_txn(rd *r, const uint8_t *p, size_t len)
 
 Mpstore__Request *mpw_request_unpack(ProtobufCAllocator *al, size_t len, const uint8_t *data)
 {
-	rd                r = {data, data + len, al};
+	const char *why;
+	return mpw_request_decode(al, len, data, &why);
+}
+
+Mpstore__Request *mpw_request_decode(ProtobufCAllocator *al, size_t len, const uint8_t *data,
+    const char **why)
+{
+	rd                r = {data, data + len, al, why};
+	*why = "the bytes are not a valid protobuf encoding of an mpstore.Request";
 	size_t            cnt[32];
 	Mpstore__Request *m = d_begin(&r, data, len, cnt, sizeof(*m));
 	if (m == NULL)
@@ -444,7 +524,7 @@ static Mpstore__ContainerInfo *dec_info(rd *r, const uint8_t *p, size_t len)
 	if (c == NULL)
 		return NULL;
 	mpstore__container_info__init(c);
-	rd       in = {p, p + len, r->al};
+	rd       in = {p, p + len, r->al, r->why};
 	fld      f;
 	int      rv;
 	uint64_t v = 0;
@@ -481,7 +561,7 @@ static Mpstore__Change *dec_change(rd *r, const uint8_t *p, size_t len)
 	mpstore__change__init(c);
 	if (d_values_init(r, &c->keys, cnt[8]) != 0 || d_values_init(r, &c->values, cnt[9]) != 0)
 		return NULL;
-	rd       in = {p, p + len, r->al};
+	rd       in = {p, p + len, r->al, r->why};
 	fld      f;
 	int      rv;
 	uint64_t v;
@@ -509,7 +589,7 @@ static Mpstore__Change *dec_change(rd *r, const uint8_t *p, size_t len)
 
 Mpstore__Change *mpw_change_unpack(ProtobufCAllocator *al, size_t len, const uint8_t *data)
 {
-	rd r = {data, data + len, al};
+	rd r = {data, data + len, al, NULL};
 	return dec_change(&r, data, len);
 }
 
@@ -525,7 +605,7 @@ static Mpstore__Result *dec_result(rd *r, Mpstore__Result *res, const uint8_t *p
 	res->changes = (Mpstore__Change **)d_array(r, cnt[12]);
 	if ((cnt[11] && res->containers == NULL) || (cnt[12] && res->changes == NULL))
 		return NULL;
-	rd       in = {p, p + len, r->al};
+	rd       in = {p, p + len, r->al, r->why};
 	fld      f;
 	int      rv;
 	uint64_t v;
@@ -563,7 +643,7 @@ static Mpstore__Result *dec_result(rd *r, Mpstore__Result *res, const uint8_t *p
 
 Mpstore__Response *mpw_response_unpack(ProtobufCAllocator *al, size_t len, const uint8_t *data)
 {
-	rd                 r = {data, data + len, al};
+	rd                 r = {data, data + len, al, NULL};
 	size_t             cnt[32];
 	Mpstore__Response *m = d_begin(&r, data, len, cnt, sizeof(*m));
 	if (m == NULL)

@@ -3,7 +3,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libnng-dev libprotobuf-c-dev protobuf-c-compiler
       protobuf-compiler libprotobuf-dev libprotoc-dev libsqlite3-dev sqlite3 libcmocka-dev
-      libuv1-dev libssl-dev libnanomsg-dev libedit-dev python3 openssl)
+      libuv1-dev libssl-dev libnanomsg-dev libedit-dev python3 openssl clang
+      libclang-rt-14-dev)
 if [ "${MPSTORE_BENCH_DEPS:-0}" = 1 ]; then pkgs+=(redis-server redis-tools gnuplot-nox); fi
 # one dpkg-query for all (tools/run.sh runs this at every start)
 installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${pkgs[@]}" 2>/dev/null | grep " install ok installed" || true)

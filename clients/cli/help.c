@@ -123,9 +123,10 @@ static const cli_cmd cmds[] = {
 	    "Prints {\"succeeded\": BOOL, \"revision\": REV, \"results\": [...]}.\n",
 	    "mpstore txn --if 'x == 5' --then 'set x 6' --else 'get x'\n"},
 	{"snapshot", "", 0, "write a snapshot now; print its revision", "", "mpstore snapshot\n"},
-	{"backup", "FILE", 0, "online backup of the database to FILE (on the daemon's host)",
-	    "A relative FILE is made absolute against the current directory.\n",
-	    "mpstore backup /var/backups/mpstore.db\n"},
+	{"backup", "NAME", 0, "online backup of the database to NAME in the daemon's --backup-dir",
+	    "NAME is a file name, not a path: the daemon creates it, never over an existing\n"
+	    "file, in the directory it was started with (mpstored --backup-dir DIR).\n",
+	    "mpstore backup mpstore-2026-12-05.db\n"},
 	{"stats", "", 0, "the daemon's statistics, one key=value per line", "", "mpstore stats\n"},
 	{"watch", "NAME|PREFIX* [--from REV] [--count N] [--pub URL]",
 	    CLI_O_FROM | CLI_O_COUNT | CLI_O_PUB, "print changes as JSON lines until interrupted",

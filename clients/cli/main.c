@@ -334,16 +334,8 @@ cmd_admin(mps_client *c, int argc, char **argv)
 		if ((rv = need_args(argc, 2, 2, "backup")) != 0) {
 			return rv;
 		}
-		/* the daemon writes the file: make a relative path absolute */
-		char path[4096];
-		if (argv[1][0] != '/' && getcwd(path, sizeof(path)) != NULL &&
-		    strlen(path) + strlen(argv[1]) + 2 < sizeof(path)) {
-			strcat(path, "/");
-			strcat(path, argv[1]);
-		} else {
-			snprintf(path, sizeof(path), "%s", argv[1]);
-		}
-		e = mps_backup(c, path);
+		/* a file name: the daemon creates it in its --backup-dir */
+		e = mps_backup(c, argv[1]);
 		return e == MPS_OK ? 0 : cli_fail_lib(e);
 	}
 	/* stats */

@@ -351,6 +351,11 @@ static int recover_one(void *arg, const mpsp_rec *r)
 	return rv;
 }
 
+static size_t history_bytes_cb(void *arg)
+{
+	return mpsd_commit_history_bytes(arg);
+}
+
 static int recover(mpsd_commit *cm, char *err, size_t errlen)
 {
 	mpsp_stats ps;
@@ -413,6 +418,8 @@ int mpsd_commit_start(mpsd_commit **out, mpsd_store *st, const mpsd_commit_cfg *
 		return -1;
 	}
 	cm->last_snap_ms = mpsd_now_ms();
+	/* --max-memory counts the history with the containers */
+	mpsd_store_set_memory_hook(st, history_bytes_cb, cm, cfg->history > 0);
 	if (cfg->durability != MPSD_DUR_MEMORY) {
 		if (mpsp_open(&cm->db, cfg->db_path, (mpsp_durability)cfg->durability, err, errlen) != 0)
 			return -1;
@@ -463,6 +470,7 @@ void mpsd_commit_free(mpsd_commit *cm)
 {
 	if (cm == NULL)
 		return;
+	mpsd_store_set_memory_hook(cm->st, NULL, NULL, 0);
 	for (size_t i = 0; i < cm->h.n; i++)
 		crec_free(&cm->h.ring[(cm->h.head + i) % cm->h.cap]);
 	free(cm->h.ring);

@@ -34,6 +34,7 @@ typedef struct mpsd_commit_cfg {
 	int64_t         snapshot_secs;    /* 0: no timed snapshots */
 	int64_t         snapshot_changes; /* 0: no count-triggered snapshots */
 	size_t          history;          /* changes kept in memory for watchers */
+	const char     *backup_dir;       /* OP_BACKUP writes only here (NULL: refused) */
 } mpsd_commit_cfg;
 
 /* One packed change; the records of one submission share a block. */
@@ -99,6 +100,9 @@ void mpsd_commit_submit(mpsd_commit *cm, mpsd_exec *x, void *owner, void *reply,
 int mpsd_commit_changes(mpsd_commit *cm, mpsd_exec *x);
 /* The last committed revision (heartbeats). */
 uint64_t mpsd_commit_last(mpsd_commit *cm);
+/* Bytes the in-memory change history holds (counted against --max-memory
+ * through the store's memory hook). Any thread. */
+size_t mpsd_commit_history_bytes(mpsd_commit *cm);
 
 /* After a failed write or sync, writes are refused: 1 and the reason. */
 int mpsd_commit_readonly(const mpsd_commit *cm, const char **why);

@@ -12,6 +12,17 @@
 
 /* ---- history ---- */
 
+/* What a kept record costs (its data and name share its request's block). */
+static size_t crec_bytes(const crec *c)
+{
+	return sizeof(*c) + c->len + strlen(c->name) + 1;
+}
+
+size_t mpsd_commit_history_bytes(mpsd_commit *cm)
+{
+	return cm != NULL ? __atomic_load_n(&cm->h.bytes, __ATOMIC_RELAXED) : 0;
+}
+
 /* The caller holds h->mtx. */
 void hist_add_locked(hist *h, const crec *c)
 {
@@ -19,7 +30,7 @@ void hist_add_locked(hist *h, const crec *c)
 		if (h->n == h->cap) {
 			crec    *old = &h->ring[h->head];
 			uint64_t gone = old->rev;
-			h->bytes -= old->len;
+			__atomic_store_n(&h->bytes, h->bytes - crec_bytes(old), __ATOMIC_RELAXED);
 			crec_free(old);
 			h->head = (h->head + 1) % h->cap;
 			h->n--;
@@ -31,7 +42,7 @@ void hist_add_locked(hist *h, const crec *c)
 		h->ring[(h->head + h->n) % h->cap] = *c;
 		__atomic_add_fetch(&c->blk->refs, 1, __ATOMIC_RELAXED);
 		h->n++;
-		h->bytes += c->len;
+		__atomic_store_n(&h->bytes, h->bytes + crec_bytes(c), __ATOMIC_RELAXED);
 	}
 	if (c->rev > h->last)
 		h->last = c->rev;

@@ -132,7 +132,7 @@ void do_action(mpsd_commit *cm, mpsd_job *j)
 		snprintf(j->err, sizeof(j->err), "no database to back up (durability memory)");
 		rv = MPSTORE__STATUS__ERR_INVALID;
 	} else {
-		rv = mpsp_backup(cm->db, j->arg, j->err, sizeof(j->err));
+		rv = mpsp_backup_in(cm->db, cm->cfg.backup_dir, j->arg, j->err, sizeof(j->err));
 	}
 	j->status = rv;
 }

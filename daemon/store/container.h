@@ -30,6 +30,7 @@ typedef int (*mpsd_op_fn)(mpsd_exec *x, mpsd_container *c);
 
 #define MPSD_OPF_WRITE  1u /* may emit changes (refused when read-only) */
 #define MPSD_OPF_BLOCKS 2u /* may park */
+#define MPSD_OPF_GROWS  4u /* may add data: refused past --max-memory (limits.c) */
 
 typedef struct mpsd_opdef {
 	Mpstore__OpCode code; /* 0 ends a table */
@@ -89,6 +90,7 @@ struct mpsd_container {
 	mpsd_waiter         *wait_head, *wait_tail;
 	uint32_t             nwaiters;
 	int                  wake_pending;
+	size_t               mem; /* bytes last counted for it (limits.c) */
 };
 
 /* Python index for a sequence of len elements: negative counts from the

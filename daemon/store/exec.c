@@ -15,6 +15,15 @@ int64_t mpsd_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t mpsd_deadline_after(int64_t now_ms, int64_t ms)
+{
+	if (ms < 0)
+		return INT64_MAX;
+	/* saturating: a timeout of 2^63 - 1 ms (292 million years) never wraps
+	 * the deadline into the past, it just never comes */
+	return now_ms > 0 && ms > INT64_MAX - now_ms ? INT64_MAX : now_ms + ms;
+}
+
 void *mpsd_exec_alloc(mpsd_exec *x, size_t n)
 {
 	return mpsd_arena_alloc(x->arena, n);
@@ -235,7 +244,7 @@ int mpsd_exec_park(mpsd_exec *x, mpsd_container *c)
 	w->heap_idx = SIZE_MAX;
 	w->deadline = INT64_MAX;
 	if (x->op->timeout_ms > 0)
-		w->deadline = mpsd_now_ms() + x->op->timeout_ms;
+		w->deadline = mpsd_deadline_after(mpsd_now_ms(), x->op->timeout_ms);
 	if (w->deadline != INT64_MAX && store_heap_push(x->st, w) != 0) {
 		free(w);
 		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "out of memory parking the request");

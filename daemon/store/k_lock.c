@@ -164,6 +164,9 @@ int mpsd_lock_op_acquire(mpsd_exec *x, mpsd_container *c)
 			return mpsd_exec_fail(x, LOCK_ST(ERR_INVALID),
 			    "lock '%s' already held by this session (use an rlock)", c->name);
 		/* re-entry: same grant, same token */
+		if (l->depth == INT64_MAX)
+			return mpsd_exec_fail(x, LOCK_ST(ERR_LIMIT), "%s '%s' is held %lld times already",
+			    c->k->name, c->name, (long long)l->depth);
 		nl = *l;
 		nl.depth++;
 		if ((rv = mpsd_lock_emit(x, c, &nl)) != 0)

@@ -50,6 +50,42 @@ int mpsd_store_apply(mpsd_store *st, const Mpstore__Change *ch, char *err, size_
 /* Dump one container as change records (see mpsd_kind.dump), info set. */
 int mpsd_store_dump(mpsd_store *st, mpsd_container *c, size_t chunk, mpsd_emit_fn emit, void *arg);
 
+/*
+ * Resource limits (limits.c), each 0 for none. They apply to ops run with
+ * mpsd_store_exec, never to recovery (mpsd_store_apply): what is stored
+ * always loads. Past a limit the op fails with ERR_LIMIT and a message
+ * naming the limit and its mpstored flag; reads, deletes, pops and clears
+ * always go on.
+ *  - max_memory: bytes the containers (mpsd_store_memory) and the memory
+ *    hook (the change history) may hold together. Ops that may add data
+ *    (MPSD_OPF_GROWS, creates) are refused when that total plus the op's
+ *    payload would pass it.
+ *  - max_containers: creates of new containers past it are refused.
+ *  - max_elements: per container (list, dict, namespace, queue, array).
+ */
+typedef struct mpsd_limits {
+	uint64_t max_memory;
+	uint64_t max_containers;
+	uint64_t max_elements;
+} mpsd_limits;
+void               mpsd_store_set_limits(mpsd_store *st, const mpsd_limits *l); /* copied */
+const mpsd_limits *mpsd_store_limits(const mpsd_store *st);
+/* Default for max_memory: half of the RAM (or cgroup memory.max) available. */
+uint64_t mpsd_default_max_memory(void);
+/* Bytes the containers hold, by the kinds' own estimates (memory()) plus
+ * each container's struct and names. */
+size_t mpsd_store_memory(const mpsd_store *st);
+/* Memory outside the store counted against max_memory: fn(arg) is called
+ * under the store lock and must not take it. NULL fn: none. keeps_copy:
+ * that memory also gets a copy of each change (the history does), so a
+ * write is counted at twice its payload. */
+void   mpsd_store_set_memory_hook(mpsd_store *st, size_t (*fn)(void *arg), void *arg,
+       int keeps_copy);
+size_t mpsd_store_memory_extra(const mpsd_store *st);
+/* Recount every container: 0 when the running count is exact, else -1
+ * (tests and fuzz targets). */
+int mpsd_store_memory_check(mpsd_store *st);
+
 /* Schema hook: validates message elements (set by schema.c; NULL = none
  * loaded, and every TYPE_MESSAGE value is refused). Returns 0 or a status
  * with a message naming the type and the problem. */

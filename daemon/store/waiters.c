@@ -146,8 +146,10 @@ typedef struct gone_ctx {
 static int gone_visit(void *arg, mpsd_container *c)
 {
 	gone_ctx *g = arg;
-	if (c->k->session_gone != NULL)
+	if (c->k->session_gone != NULL) {
 		c->k->session_gone(g->x, c, g->sid);
+		store_account(g->x->st, c);
+	}
 	return 0;
 }
 

@@ -26,7 +26,9 @@ set(_persist_runs
   "persist_badfile_test"
   "persist_backup_test"
   "persist_fulldisk_test"
-  "persist_walsync_test")
+  "persist_walsync_test"
+  "persist_limits_test"
+  "persist_meta_test")
 foreach(r ${_persist_runs})
   list(GET r 0 exe)
   if(NOT TARGET it_${exe})

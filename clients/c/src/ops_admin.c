@@ -102,11 +102,11 @@ mps_snapshot(mps_client *c, uint64_t *revision)
 }
 
 mps_err
-mps_backup(mps_client *c, const char *path)
+mps_backup(mps_client *c, const char *name)
 {
 	MPS__NEED(c);
-	MPS__NEED(path);
-	mps_op op = {.code = MPS_OP_BACKUP, .value = mps_str(path)};
+	MPS__NEED(name);
+	mps_op op = {.code = MPS_OP_BACKUP, .value = mps_str(name)};
 	return mps__op_none(c, &op);
 }
 

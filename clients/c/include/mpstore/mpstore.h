@@ -563,8 +563,11 @@ MPS_API void    mps_infos_free(mps_info *infos, size_t n);
 
 /* Snapshot now (and compact the log); *revision (may be NULL) gets its revision. */
 MPS_API mps_err mps_snapshot(mps_client *c, uint64_t *revision);
-/* Online backup of the database to path (a path on the daemon's host). */
-MPS_API mps_err mps_backup(mps_client *c, const char *path);
+/* Online backup of the database to a new file `name` in the daemon's
+ * --backup-dir (a file name, not a path: no '/', not starting with '.').
+ * MPS_ERR_INVALID when the daemon has no --backup-dir or the name is not a
+ * file name; MPS_ERR_EXISTS when the file exists (never overwritten). */
+MPS_API mps_err mps_backup(mps_client *c, const char *name);
 /* Register a FileDescriptorSet; flags MPS_FLAG_CREATE_DECLARED creates the
  * containers it declares. */
 MPS_API mps_err mps_register_schema(mps_client *c, const void *data, size_t len, uint32_t flags);
