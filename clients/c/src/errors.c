@@ -2,6 +2,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include <nng/nng.h>
+
 #include "mps_int.h"
 
 const char *
