@@ -38,7 +38,9 @@ static const char usage_text[] =
     "VALUEs are JSON (42, 1.5, \"text\", true, null); a word that is not JSON is a string.\n"
     "Elements of containers typed with a protobuf message are JSON objects with\n"
     "the message's field names, in and out.\n"
-    "URL defaults to $MPSTORE_URL, then " MPS_DEFAULT_URL ". See docs/cli.md.\n";
+    "URL defaults to $MPSTORE_URL, then " MPS_DEFAULT_URL ". tls+tcp:// URLs need\n"
+    "$MPSTORE_TLS_CA (and may use $MPSTORE_TLS_SERVER_NAME, $MPSTORE_TLS_CERT,\n"
+    "$MPSTORE_TLS_KEY). See docs/cli.md.\n";
 
 static int
 need_args(int argc, int min, int max, const char *u)
