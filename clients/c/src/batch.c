@@ -142,24 +142,6 @@ oplist_push(oplist *l, Mpstore__Op *o)
 	return 0;
 }
 
-static int
-op_blocks(mps_opcode code)
-{
-	switch (code) {
-	case MPS_OP_QUEUE_PUT:
-	case MPS_OP_QUEUE_GET:
-	case MPS_OP_QUEUE_JOIN:
-	case MPS_OP_LOCK_ACQUIRE:
-	case MPS_OP_SEM_ACQUIRE:
-	case MPS_OP_EVENT_WAIT:
-	case MPS_OP_COND_WAIT:
-	case MPS_OP_BARRIER_WAIT:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 mps_err
 mps_batch_append(mps_batch *b, const mps_op *op)
 {
@@ -174,12 +156,9 @@ mps_batch_append(mps_batch *b, const mps_op *op)
 	if (oplist_push(b->in_else ? &b->fail : &b->ops, o) != 0) {
 		return mps__fail(MPS_ERR_NOMEM, "out of memory");
 	}
-	if (op_blocks(op->code) && !b->txn && b->wait >= 0) {
-		if (op->timeout_ms < 0) {
-			b->wait = -1;
-		} else {
-			b->wait += op->timeout_ms; /* ops of a batch wait one after another */
-		}
+	int64_t t = mps__op_wait(op);
+	if (!b->txn && b->wait >= 0) {
+		b->wait = t < 0 ? -1 : b->wait + t; /* ops of a batch wait one after another */
 	}
 	return MPS_OK;
 }

@@ -464,6 +464,17 @@ sp_call(void *tpd, mps__msg *m, int64_t timeout_ms, mps__rbuf *reply)
 
 /* ---- open, close, fork ---- */
 
+static void
+sp_free(mps__sp *sp)
+{
+	mps__rd_fini(&sp->rd);
+	pthread_cond_destroy(&sp->rcv);
+	pthread_cond_destroy(&sp->dcv);
+	pthread_mutex_destroy(&sp->mtx);
+	pthread_mutex_destroy(&sp->wmtx);
+	free(sp);
+}
+
 static mps_err
 sp_open(const mps__dialopts *o, void **tpd)
 {
@@ -492,12 +503,7 @@ sp_open(const mps__dialopts *o, void **tpd)
 	sp->fd = mps__sp_dial(&sp->addr, MPS_SP_REQ0, MPS_SP_REP0, mps__deadline(o->timeout_ms),
 	    &kind, err, sizeof(err));
 	if (sp->fd < 0) {
-		mps__rd_fini(&sp->rd);
-		pthread_cond_destroy(&sp->rcv);
-		pthread_cond_destroy(&sp->dcv);
-		pthread_mutex_destroy(&sp->mtx);
-		pthread_mutex_destroy(&sp->wmtx);
-		free(sp);
+		sp_free(sp);
 		return mps__fail(kind == MPS_ERR_TIMEOUT ? MPS_ERR_CONNECT : kind, "%s", err);
 	}
 	sp->gen = 1;
@@ -549,12 +555,7 @@ sp_close(void *tpd)
 	}
 	pthread_mutex_unlock(&sp->mtx);
 	pthread_mutex_unlock(&sp->wmtx);
-	mps__rd_fini(&sp->rd);
-	pthread_cond_destroy(&sp->rcv);
-	pthread_cond_destroy(&sp->dcv);
-	pthread_mutex_destroy(&sp->mtx);
-	pthread_mutex_destroy(&sp->wmtx);
-	free(sp);
+	sp_free(sp);
 }
 
 static void
