@@ -320,7 +320,7 @@ cmd_with_lock(mps_client *c, const cli_opts *o, int argc, char **argv)
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid == 0) {
-		/* child: only exec (nng's threads did not come along) */
+		/* child: only exec (the handle stays the parent's) */
 		execvp(argv[i], &argv[i]);
 		fprintf(stderr, "mpstore: ERR_INVALID: cannot run %s: %s\n", argv[i], strerror(errno));
 		_exit(127);
