@@ -203,6 +203,17 @@ static void listen_on(char *url, size_t len, const char *dir)
 	setsockopt(lfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 }
 
+/* 1 when msg contains one of the '|'-separated words of any. */
+static int says_any(const char *msg, const char *any)
+{
+	char buf[200];
+	snprintf(buf, sizeof(buf), "%s", any);
+	for (char *w = strtok(buf, "|"); w != NULL; w = strtok(NULL, "|"))
+		if (strstr(msg, w) != NULL)
+			return 1;
+	return 0;
+}
+
 /* Run scenario m; check the error of open (or of a call after it). */
 static void scenario(const char *dir, int m, mps_err want, const char *says)
 {
@@ -227,7 +238,7 @@ static void scenario(const char *dir, int m, mps_err want, const char *says)
 	fprintf(stderr, "%s scenario %d: %s (%s) in %lld ms\n", ipc ? "ipc" : "tcp", m,
 	    mps_err_name(e), mps_last_error(), took);
 	CT_CHECK(e, want);
-	CT_TRUE(strstr(mps_last_error(), says) != NULL);
+	CT_TRUE(says_any(mps_last_error(), says));
 	CT_TRUE(took < TMO + 5000);
 	if (m == B_NOT_RESPONSE) {
 		mps_value v;
@@ -250,7 +261,8 @@ int main(void)
 		scenario(dir, B_SILENT, MPS_ERR_CONNECT, "no answer");
 		scenario(dir, B_GARBAGE, MPS_ERR_PROTOCOL, ipc ? "type other than 1" : "request id");
 		scenario(dir, B_NO_ID, MPS_ERR_PROTOCOL, "request id");
-		scenario(dir, B_CUT, MPS_ERR_CONNECT, "closed");
+		/* after the cut the redial may still be going when time is up */
+		scenario(dir, B_CUT, MPS_ERR_CONNECT, "closed|no connection");
 		scenario(dir, B_HUGE, MPS_ERR_PROTOCOL, "longer than");
 		scenario(dir, B_NOT_RESPONSE, MPS_ERR_PROTOCOL, "cannot decode");
 	}
