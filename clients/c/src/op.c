@@ -133,6 +133,9 @@ mps__call_op(mps_client *c, const mps_op *op, mps__call *call)
 	if (c == NULL) {
 		return mps__null("call");
 	}
+	if (op == NULL) {
+		return mps__fail(MPS_ERR_INVALID, "call: the op is NULL");
+	}
 	if ((e = mps__op_build(&call->arena, op, &ops[0])) != MPS_OK) {
 		return e;
 	}
