@@ -219,7 +219,11 @@ mps__sp_dial(const mps__addr *a, int proto, int peer, int64_t deadline, mps_err 
 	mps_sp_handshake(mine, (uint16_t) proto);
 	if (mps__sp_write(fd, &iov, 1, deadline) != 0) {
 		*kind = errno == ETIMEDOUT ? MPS_ERR_TIMEOUT : MPS_ERR_CONNECT;
-		snprintf(err, errlen, "%s: cannot send the SP header: %s", a->url, strerror(errno));
+		if (errno == EPIPE || errno == ECONNRESET) {
+			snprintf(err, errlen, "%s closed the connection during the SP handshake", a->url);
+		} else {
+			snprintf(err, errlen, "%s: cannot send the SP header: %s", a->url, strerror(errno));
+		}
 		goto fail;
 	}
 	while (got < sizeof(theirs)) {
