@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include <nng/nng.h>
+
 #include "guard.h"
 #include "mps_int.h"
 
