@@ -143,6 +143,7 @@ mpsp_stats_get(mpsp *p, mpsp_stats *st, char *err, size_t errlen)
 	st->snapshot_rev   = p->snap_rev;
 	st->snapshot_rows  = p->snap_rows;
 	st->snapshot_bytes = p->snap_bytes;
+	st->upgraded_from  = p->upgraded_from;
 	if (p->path != NULL && !p->memdb) {
 		st->file_bytes = file_size(p->path, "");
 		st->wal_bytes  = file_size(p->path, "-wal");

@@ -13,7 +13,7 @@ fill(mpsp *p)
 	for (uint64_t i = 1; i <= 100; i++) {
 		snprintf(data, sizeof(data), "v%llu", (unsigned long long)i);
 		mpsp_rec r = tu_rec(i, i % 2 ? "odd" : "even", data);
-		OK_ERR(mpsp_log_append(p, &r, 1, i, err, sizeof(err)));
+		OK_ERR(mpsp_log_append(p, &r, 1, i, NULL, 0, NULL, 0, err, sizeof(err)));
 	}
 	OK_ERR(mpsp_snapshot_begin(p, 50, 50, err, sizeof(err)));
 	mpsp_rec s[] = { tu_rec(0, "even", "E50"), tu_rec(0, "odd", "O49") };

@@ -75,7 +75,7 @@ static int64_t suggest(mpsp *p, const meta_row m[M_N], int i)
 {
 	int64_t v = -1, n = 0;
 	switch (i) {
-	case M_FORMAT: return MPSP_FORMAT_VERSION;
+	case M_FORMAT: return p->format;
 	case M_SNAP_REV: return m[M_LOG_FLOOR].ok ? m[M_LOG_FLOOR].v : -1;
 	case M_LOG_FLOOR: return m[M_SNAP_REV].ok ? m[M_SNAP_REV].v : -1;
 	case M_TOKEN:
@@ -234,9 +234,9 @@ int mpsp__meta_load(mpsp *p, char *err, size_t errlen)
 			return bad_row(p, m, i, why, err, errlen);
 		}
 	}
-	if (m[M_FORMAT].v != MPSP_FORMAT_VERSION) {
+	if (m[M_FORMAT].v != p->format) {
 		snprintf(why, sizeof(why), "holds %lld, but the file's user_version is %d",
-		    (long long)m[M_FORMAT].v, MPSP_FORMAT_VERSION);
+		    (long long)m[M_FORMAT].v, p->format);
 		return bad_row(p, m, M_FORMAT, why, err, errlen);
 	}
 	if ((rv = check_snapshot(p, m, err, errlen)) != 0 || (rv = check_log(p, m, err, errlen)) != 0)

@@ -16,7 +16,7 @@ static char *make_db(char *dir)
 	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
 	for (uint64_t i = 1; i <= 4; i++) {
 		mpsp_rec r = tu_rec(i, "a", "x");
-		OK_ERR(mpsp_log_append(p, &r, 1, i, err, sizeof(err)));
+		OK_ERR(mpsp_log_append(p, &r, 1, i, NULL, 0, NULL, 0, err, sizeof(err)));
 	}
 	OK_ERR(mpsp_snapshot_begin(p, 4, 4, err, sizeof(err)));
 	mpsp_rec s[3] = {tu_rec(0, "a", "s1"), tu_rec(0, "b", "s2"), tu_rec(0, "c", "s3")};
@@ -24,7 +24,7 @@ static char *make_db(char *dir)
 	OK_ERR(mpsp_snapshot_end(p, 1, err, sizeof(err)));
 	for (uint64_t i = 5; i <= 7; i++) {
 		mpsp_rec r = tu_rec(i, "a", "y");
-		OK_ERR(mpsp_log_append(p, &r, 1, i, err, sizeof(err)));
+		OK_ERR(mpsp_log_append(p, &r, 1, i, NULL, 0, NULL, 0, err, sizeof(err)));
 	}
 	mpsp_close(p);
 	return path;

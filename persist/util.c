@@ -158,6 +158,49 @@ mpsp__flush_batch(mpsp *p, char *err, size_t errlen)
 	return 0;
 }
 
+size_t
+mpsp__varint_len(uint64_t v)
+{
+	size_t n = 1;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+uint8_t *
+mpsp__varint_put(uint8_t *b, uint64_t v)
+{
+	while (v >= 0x80) {
+		*b++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*b++ = (uint8_t)v;
+	return b;
+}
+
+int
+mpsp__varint_get(const uint8_t **bp, const uint8_t *end, uint64_t *v)
+{
+	const uint8_t *b = *bp;
+	uint64_t       x = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		if (b == end)
+			return -1;
+		uint8_t c = *b++;
+		if (shift == 63 && (c & 0xfe) != 0)
+			return -1;
+		x |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*v  = x;
+			*bp = b;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 sqlite3 *
 mpsp__db(mpsp *p)
 {

@@ -155,7 +155,8 @@ static void write_group(mpsd_commit *cm, mpsd_job *list, size_t n)
 				crec *c = &j->recs[i];
 				recs[k++] = (mpsp_rec){c->rev, c->name, c->kind, c->data, c->len};
 			}
-		rv = mpsp_log_append(cm->db, recs, n, mpsd_store_token(cm->st), err, sizeof(err));
+		rv = mpsp_log_append(cm->db, recs, n, mpsd_store_token(cm->st), NULL, 0, NULL, 0, err,
+		    sizeof(err));
 		free(recs);
 	}
 	if (rv == 0)
@@ -360,8 +361,12 @@ static int recover(mpsd_commit *cm, char *err, size_t errlen)
 {
 	mpsp_stats ps;
 	char       e2[256];
-	if (mpsp_stats_get(cm->db, &ps, e2, sizeof(e2)) == 0)
+	if (mpsp_stats_get(cm->db, &ps, e2, sizeof(e2)) == 0) {
 		cm->snap_rev = ps.snapshot_rev;
+		if (ps.upgraded_from != 0)
+			mpsd_log("upgraded %s from format version %d to %d (answers kept for re-sends "
+			         "after a restart)", cm->cfg.db_path, ps.upgraded_from, MPSP_FORMAT_VERSION);
+	}
 	rec_ctx  rc = {cm, cm->snap_rev, ""};
 	uint64_t last = 0, token = 0;
 	mpsd_store_lock(cm->st);

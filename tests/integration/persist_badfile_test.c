@@ -59,7 +59,7 @@ static void accepted(const char *what, const char *db)
 	pt_stop(&d);
 	PT_TRUE(pt_sql_int(db, "PRAGMA application_id") == (long long)0x4d505354,
 	    "%s: application_id not set", what);
-	PT_TRUE(pt_sql_int(db, "PRAGMA user_version") == 1, "%s: user_version", what);
+	PT_TRUE(pt_sql_int(db, "PRAGMA user_version") == 2, "%s: user_version", what);
 	pt_done(&d);
 	printf("ok  %-28s created as an mpstore database\n", what);
 }

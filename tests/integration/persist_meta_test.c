@@ -166,7 +166,7 @@ int main(void)
 	snprintf(sql, sizeof(sql), "UPDATE meta SET value = %lld WHERE key = 'token'", tok);
 	damaged("token = -5", "UPDATE meta SET value = -5 WHERE key = 'token'", "token",
 	    "not a whole number", sql, &state);
-	damaged("format = 2", "UPDATE meta SET value = 2 WHERE key = 'format'", "format", "format",
+	damaged("format = 3", "UPDATE meta SET value = 3 WHERE key = 'format'", "format", "format",
 	    NULL, &state);
 
 	/* pointing past the rows: the snapshot's range names rows that do not
