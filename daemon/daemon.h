@@ -106,6 +106,12 @@ void mpsd_notify_done(void *arg, mpsd_job *list);
 void mpsd_notify_drain(void *arg);
 void mpsd_notify_heartbeat(mpsd_daemon *d);
 
+/* ---- resend.c ---- */
+/* At start, after the commit module recovered and before serving: the
+ * answers the previous run kept go back into sessions, and freed sessions
+ * prune theirs. 0, or -1 with err set. */
+int mpsd_resend_start(mpsd_daemon *d, char *err, size_t errlen);
+
 /* ---- stats.c ---- */
 void mpsd_stats(mpsd_daemon *d, mpsd_exec *x);
 

@@ -327,8 +327,11 @@ void dispatch_finish(mpsd_daemon *d, mpsd_req *r)
 		return;
 	}
 	if (r->x.nchanges > 0 || r->action != MPSD_ACT_NONE) {
-		/* answered once the changes are durable (notify.c) */
-		mpsd_commit_submit(d->commit, &r->x, r, m, r->action, r->action_arg);
+		/* answered once the changes are durable (notify.c); a write's
+		 * answer is kept with them, for a re-send after a crash */
+		mpsd_commit_answer a = {r->rq->client_id, r->rq->id, m->body, m->len};
+		mpsd_commit_submit(d->commit, &r->x, r, m, r->action, r->action_arg,
+		    r->writes ? &a : NULL);
 		return;
 	}
 	answer(d, r, m);
@@ -347,7 +350,7 @@ static int run_batch(mpsd_daemon *d, mpsd_req *r)
 			set_parked(d, r, 1);
 			/* what the batch changed so far commits without waiting */
 			if (r->x.nchanges > 0) {
-				mpsd_commit_submit(d->commit, &r->x, NULL, NULL, MPSD_ACT_NONE, NULL);
+				mpsd_commit_submit(d->commit, &r->x, NULL, NULL, MPSD_ACT_NONE, NULL, NULL);
 				r->x.nchanges = 0;
 				r->x.changes = NULL;
 				r->x.cap = 0;
@@ -433,7 +436,7 @@ void mpsd_dispatch_session_gone(mpsd_daemon *d, uint64_t sid)
 	x.arena = &a;
 	mpsd_store_session_gone(d->st, &x, sid, mpsd_dispatch_drop);
 	if (x.nchanges > 0)
-		mpsd_commit_submit(d->commit, &x, NULL, NULL, MPSD_ACT_NONE, NULL);
+		mpsd_commit_submit(d->commit, &x, NULL, NULL, MPSD_ACT_NONE, NULL, NULL);
 	mpsd_store_run_wakeups(d->st, mpsd_dispatch_resume);
 	mpsd_arena_fini(&a);
 }

@@ -51,7 +51,9 @@ static void usage(FILE *f)
 	    "                        ':memory:' keeps nothing on disk\n"
 	    "  --durability MODE     log (default): acknowledged writes survive kill -9;\n"
 	    "                        fsync: they survive power loss; snapshot: periodic\n"
-	    "                        snapshots only; memory: nothing is kept\n"
+	    "                        snapshots only; memory: nothing is kept. log and fsync\n"
+	    "                        also keep answers: a write re-sent after a restart is\n"
+	    "                        answered, not applied again\n"
 	    "  --snapshot-interval S[:N]  snapshot every S seconds and/or N changes\n"
 	    "                        (default 60:100000; 0 disables that trigger)\n"
 	    "  --lease SECONDS       session lease: a silent client's locks are released\n"
@@ -597,7 +599,8 @@ int main(int argc, char **argv)
 		mpsd_net_free(d.net);
 		return 1;
 	}
-	if (mpsd_commit_start(&d.commit, d.st, &c->commit, mpsd_notify_done, &d, err, sizeof(err)) != 0) {
+	if (mpsd_commit_start(&d.commit, d.st, &c->commit, mpsd_notify_done, &d, err, sizeof(err)) != 0 ||
+	    mpsd_resend_start(&d, err, sizeof(err)) != 0) {
 		fprintf(stderr, "mpstored: %s\n", err);
 		mpsd_commit_stop(d.commit);
 		mpsd_commit_free(d.commit);

@@ -7,6 +7,8 @@
 struct mpsd_sessions {
 	mpsd_session **buckets;
 	size_t         nbuckets, count;
+	void         (*on_free)(void *arg, uint64_t sid);
+	void          *on_free_arg;
 };
 
 mpsd_sessions *mpsd_sessions_alloc(void)
@@ -57,6 +59,12 @@ void mpsd_sessions_free(mpsd_sessions *ss)
 }
 
 size_t mpsd_sessions_count(const mpsd_sessions *ss) { return ss->count; }
+
+void mpsd_sessions_on_free(mpsd_sessions *ss, void (*fn)(void *arg, uint64_t sid), void *arg)
+{
+	ss->on_free = fn;
+	ss->on_free_arg = arg;
+}
 
 size_t mpsd_sessions_cache_bytes(const mpsd_sessions *ss)
 {
@@ -187,6 +195,21 @@ void mpsd_session_answered(mpsd_session *s, uint64_t reqid, const void *data, si
 	}
 }
 
+int mpsd_session_restore(mpsd_sessions *ss, uint64_t sid, uint64_t reqid, const void *data,
+    size_t len, int64_t now_ms)
+{
+	mpsd_session *s = mpsd_session_get(ss, sid);
+	if (s == NULL || reqid == 0)
+		return -1;
+	if (s->gone_at == 0)
+		s->gone_at = now_ms; /* ended: freed one lease from now */
+	mpsd_dedupe *d = &s->slots[reqid % MPSD_DEDUPE_SLOTS];
+	slot_clear(s, d);
+	d->id = reqid;
+	mpsd_session_answered(s, reqid, data, len, 1);
+	return d->id == reqid ? 0 : -1;
+}
+
 void mpsd_session_forget(mpsd_session *s, uint64_t reqid)
 {
 	mpsd_dedupe *d = &s->slots[reqid % MPSD_DEDUPE_SLOTS];
@@ -208,6 +231,8 @@ void mpsd_sessions_reap(mpsd_sessions *ss, uint32_t pipe, int64_t now_ms, int64_
 				if (pipe == 0 && now_ms - s->gone_at > keep) {
 					*pp = s->next; /* its re-sends are long over */
 					ss->count--;
+					if (ss->on_free != NULL)
+						ss->on_free(ss->on_free_arg, s->id);
 					session_free(s);
 					continue;
 				}

@@ -90,6 +90,7 @@ void mpsd_commit_jobs_free(mpsd_job *list)
 			crec_free(&list->recs[i]);
 		free(list->recs);
 		free(list->arg);
+		free(list->prune);
 		free(list);
 		list = next;
 	}
@@ -141,24 +142,61 @@ static void requeue_front(mpsd_commit *cm, mpsd_job *first, mpsd_job *last)
 	pthread_mutex_unlock(&cm->mtx);
 }
 
-/* Write the group's records in one transaction; 0, or the failure in
- * every writer's job. */
+/*
+ * The answers of the group's writers, in job order, and the clients to
+ * prune. mpsp_log_append prunes before it keeps, so an answer queued
+ * before a prune of its client is left out here (the prune would have
+ * deleted it), and one queued after it (the client came back) stays.
+ */
+static size_t group_answers(const mpsd_job *list, mpsp_answer *ans, uint64_t *prune,
+    size_t *nprune)
+{
+	size_t na = 0, np = 0;
+	for (const mpsd_job *j = list; j != NULL; j = j->next) {
+		for (size_t i = 0; i < j->nprune; i++) {
+			size_t k = 0;
+			for (size_t a = 0; a < na; a++)
+				if (ans[a].client_id != j->prune[i])
+					ans[k++] = ans[a];
+			na = k;
+			prune[np++] = j->prune[i];
+		}
+		if (j->answer.client_id != 0 && j->nrec > 0)
+			ans[na++] = (mpsp_answer){j->answer.client_id, j->answer.req_id, j->answer.data,
+			    j->answer.len};
+	}
+	*nprune = np;
+	return na;
+}
+
+/* Write the group's records, with its answers and prunes, in one
+ * transaction; 0, or the failure in every writer's job. */
 static void write_group(mpsd_commit *cm, mpsd_job *list, size_t n)
 {
-	mpsp_rec *recs = malloc(n * sizeof(*recs));
-	char      err[256] = "out of memory";
-	int       rv = MPSTORE__STATUS__ERR_IO;
-	if (recs != NULL) {
+	size_t na = 0, np = 0;
+	for (mpsd_job *j = list; j != NULL; j = j->next) {
+		na += j->answer.client_id != 0;
+		np += j->nprune;
+	}
+	mpsp_rec    *recs = malloc((n ? n : 1) * sizeof(*recs));
+	mpsp_answer *ans = malloc((na ? na : 1) * sizeof(*ans));
+	uint64_t    *prune = malloc((np ? np : 1) * sizeof(*prune));
+	char         err[256] = "out of memory";
+	int          rv = MPSTORE__STATUS__ERR_IO;
+	if (recs != NULL && ans != NULL && prune != NULL) {
 		size_t k = 0;
 		for (mpsd_job *j = list; j != NULL; j = j->next)
 			for (size_t i = 0; i < j->nrec; i++) {
 				crec *c = &j->recs[i];
 				recs[k++] = (mpsp_rec){c->rev, c->name, c->kind, c->data, c->len};
 			}
-		rv = mpsp_log_append(cm->db, recs, n, mpsd_store_token(cm->st), NULL, 0, NULL, 0, err,
+		na = group_answers(list, ans, prune, &np);
+		rv = mpsp_log_append(cm->db, recs, n, mpsd_store_token(cm->st), ans, na, prune, np, err,
 		    sizeof(err));
-		free(recs);
 	}
+	free(recs);
+	free(ans);
+	free(prune);
 	if (rv == 0)
 		return;
 	commit_go_readonly(cm, err);
@@ -178,10 +216,12 @@ void process_jobs(mpsd_commit *cm, mpsd_job *list)
 {
 	if (list == NULL)
 		return;
-	size_t n = 0;
-	for (mpsd_job *j = list; j != NULL; j = j->next)
+	size_t n = 0, np = 0;
+	for (mpsd_job *j = list; j != NULL; j = j->next) {
 		n += j->nrec;
-	if (n > 0 && cm->db != NULL && cm->threaded)
+		np += j->nprune;
+	}
+	if ((n > 0 || np > 0) && cm->db != NULL && cm->threaded)
 		write_group(cm, list, n);
 	__atomic_add_fetch(&cm->batches, 1, __ATOMIC_RELEASE);
 	size_t kept = 0;
@@ -259,8 +299,22 @@ static void *commit_main(void *arg)
 	return NULL;
 }
 
+/* Queue j for the commit thread (store lock held: revision order). */
+static void enqueue(mpsd_commit *cm, mpsd_job *j)
+{
+	pthread_mutex_lock(&cm->mtx);
+	if (cm->tail != NULL)
+		cm->tail->next = j;
+	else
+		cm->head = j;
+	cm->tail = j;
+	if (cm->waiting) /* a busy thread takes it with the next batch anyway */
+		pthread_cond_signal(&cm->cond);
+	pthread_mutex_unlock(&cm->mtx);
+}
+
 void mpsd_commit_submit(mpsd_commit *cm, mpsd_exec *x, void *owner, void *reply, int action,
-    const char *arg)
+    const char *arg, const mpsd_commit_answer *answer)
 {
 	mpsd_job *j = calloc(1, sizeof(*j));
 	if (j == NULL) {
@@ -283,6 +337,8 @@ void mpsd_commit_submit(mpsd_commit *cm, mpsd_exec *x, void *owner, void *reply,
 	j->reply = reply;
 	j->action = action;
 	j->arg = arg != NULL ? strdup(arg) : NULL;
+	if (answer != NULL && answer->client_id != 0 && answer->req_id != 0)
+		j->answer = *answer;
 	if ((!cm->threaded && action == MPSD_ACT_NONE) || !cm->thr_started) {
 		/* nothing to wait for: hand back now (store lock held). Without a
 		 * commit thread (memory mode) actions are done here too: with no
@@ -290,15 +346,43 @@ void mpsd_commit_submit(mpsd_commit *cm, mpsd_exec *x, void *owner, void *reply,
 		process_jobs(cm, j);
 		return;
 	}
-	pthread_mutex_lock(&cm->mtx);
-	if (cm->tail != NULL)
-		cm->tail->next = j;
-	else
-		cm->head = j;
-	cm->tail = j;
-	if (cm->waiting) /* a busy thread takes it with the next batch anyway */
-		pthread_cond_signal(&cm->cond);
-	pthread_mutex_unlock(&cm->mtx);
+	enqueue(cm, j);
+}
+
+void mpsd_commit_prune(mpsd_commit *cm, const uint64_t *client_ids, size_t n)
+{
+	if (n == 0 || !cm->threaded || !cm->thr_started)
+		return; /* nothing was kept */
+	mpsd_job *j = calloc(1, sizeof(*j));
+	if (j == NULL || (j->prune = malloc(n * sizeof(uint64_t))) == NULL) {
+		free(j);
+		return;
+	}
+	memcpy(j->prune, client_ids, n * sizeof(uint64_t));
+	j->nprune = n;
+	enqueue(cm, j);
+}
+
+typedef struct answers_ctx {
+	mpsd_commit_answer_fn fn;
+	void                 *arg;
+} answers_ctx;
+
+static int answer_one(void *arg, const mpsp_answer *a)
+{
+	answers_ctx             *c = arg;
+	const mpsd_commit_answer ca = {a->client_id, a->req_id, a->data, a->len};
+	c->fn(c->arg, &ca);
+	return 0;
+}
+
+int mpsd_commit_answers(mpsd_commit *cm, mpsd_commit_answer_fn fn, void *arg, char *err,
+    size_t errlen)
+{
+	answers_ctx c = {fn, arg};
+	if (cm->db == NULL || !cm->threaded)
+		return 0; /* snapshot mode keeps none (rows of a log-mode run wait for one) */
+	return mpsp_answers_read(cm->db, answer_one, &c, err, errlen) == 0 ? 0 : -1;
 }
 
 uint64_t mpsd_commit_last(mpsd_commit *cm)

@@ -9,7 +9,9 @@
  * submission is handed back at once, from inside mpsd_commit_submit.
  *
  * It knows nothing of the transport or of requests: a job carries the
- * submitter's opaque owner and reply, which come back untouched.
+ * submitter's opaque owner and reply, which come back untouched, and the
+ * bytes of its answer, which are kept in the transaction of its changes
+ * (log and fsync durability) so that a re-send after a crash gets them.
  */
 #ifndef MPSD_COMMIT_H
 #define MPSD_COMMIT_H
@@ -51,6 +53,19 @@ typedef struct crec {
 enum { MPSD_ACT_NONE = 0, MPSD_ACT_SNAPSHOT = 1, MPSD_ACT_BACKUP = 2 };
 
 /*
+ * The answer to keep with a submission's changes: the packed reply a
+ * re-send of (client_id, req_id) must get (both not 0). data is borrowed
+ * from the submitter, who keeps it alive until the job is handed back (it
+ * lies in the job's reply).
+ */
+typedef struct mpsd_commit_answer {
+	uint64_t       client_id;
+	uint64_t       req_id;
+	const uint8_t *data;
+	size_t         len;
+} mpsd_commit_answer;
+
+/*
  * A submission, handed back once its changes are durable (or failed).
  * status is 0, or ERR_IO when the commit failed (the reply must not say
  * "ok"), or an action's outcome; err says why and rev is an action's
@@ -64,6 +79,9 @@ typedef struct mpsd_job {
 	size_t           nrec;
 	int              action;
 	char            *arg;
+	mpsd_commit_answer answer; /* client_id 0: none */
+	uint64_t        *prune;    /* client ids whose kept answers go (mpsd_commit_prune) */
+	size_t           nprune;
 	int              status;
 	uint64_t         rev;
 	char             err[256];
@@ -91,10 +109,32 @@ void mpsd_commit_jobs_free(mpsd_job *list);
 /*
  * Under the store lock (keeps revision order): commit x's changes (packed
  * here), with owner and reply to hand back (both may be NULL for changes
- * without a requester), and an action (MPSD_ACT_*, arg copied).
+ * without a requester), an action (MPSD_ACT_*, arg copied), and the answer
+ * to keep with the changes (NULL: none; copied, its data borrowed). With
+ * log or fsync durability the answer is written in the transaction of the
+ * changes, or not at all (a failed commit); other modes keep none.
  */
 void mpsd_commit_submit(mpsd_commit *cm, mpsd_exec *x, void *owner, void *reply, int action,
-    const char *arg);
+    const char *arg, const mpsd_commit_answer *answer);
+
+/*
+ * Under the store lock: the answers kept for these client ids go, in the
+ * transaction of the next group commit, after every answer submitted
+ * before (a freed session's re-sends are long over). Does nothing without
+ * a log (memory, snapshot) or when out of memory (rows stay until the
+ * next prune of the client).
+ */
+void mpsd_commit_prune(mpsd_commit *cm, const uint64_t *client_ids, size_t n);
+
+/*
+ * Before serving, after mpsd_commit_start: fn gets every answer kept by
+ * the previous runs (log and fsync durability only; none otherwise), per
+ * client in request id order. Returns 0, or -1 with err set (a damaged
+ * answers row).
+ */
+typedef void (*mpsd_commit_answer_fn)(void *arg, const mpsd_commit_answer *a);
+int mpsd_commit_answers(mpsd_commit *cm, mpsd_commit_answer_fn fn, void *arg, char *err,
+    size_t errlen);
 
 /* Under the store lock: OP_CHANGES from the history (or the log) into x->res. */
 int mpsd_commit_changes(mpsd_commit *cm, mpsd_exec *x);
