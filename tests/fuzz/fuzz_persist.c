@@ -8,7 +8,10 @@
  * When that load succeeds, the recovered store is written back as a
  * snapshot, the file is checked and loaded again into a second store, and
  * the two must dump the same (what a daemon loads, snapshots and loads
- * again must not change). The log is also read as watchers read it.
+ * again must not change). The log is also read as watchers read it, and
+ * the answers kept for re-sends as the daemon's start reads them: those
+ * the snapshot carried from the log rows into the answers table must be
+ * exactly the current ones (the last of each client and slot).
  * A violation calls abort(); ASan and UBSan watch the rest. One database
  * serves every input (emptied first): making its schema costs more than
  * the rest of a run.
@@ -18,11 +21,14 @@
  * snapshot_first, snapshot_last, log_floor), else they are made consistent
  * (two varints: the snapshot's revision and the token); bit 1, log rows
  * carry their own header (four zigzag varints: rev_lo, rev_hi, n, bytes),
- * else it is derived from their records. Then rows, each a tag byte, a
- * varint length and that many bytes: an even tag is a snapshot row (a
- * length byte, the name, then the packed Change), an odd tag a log row's
- * recs (docs/persistence.md: varint rev, kind, name length, name, data
- * length, data; repeated).
+ * else it is derived from their records; bit 2, log rows carry answers.
+ * Then rows, each a tag byte, a varint length and that many bytes: an
+ * even tag is a snapshot row (a length byte, the name, then the packed
+ * Change), an odd tag a log row's recs (docs/persistence.md: varint rev,
+ * kind, name length, name, data length, data; repeated); with bit 2, a
+ * varint length of the recs comes first and the bytes after them are the
+ * row's answers column (varint client id, request id, length, answer;
+ * repeated).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -102,7 +108,7 @@ static void prepare(sqlite3 *db)
 {
 	static const char *const text[Q_N] = {
 	    "INSERT INTO snapshot(seq, kind, name, change) VALUES (?, ?, ?, ?)",
-	    "INSERT INTO log(rev_lo, rev_hi, n, bytes, recs) VALUES (?, ?, ?, ?, ?)",
+	    "INSERT INTO log(rev_lo, rev_hi, n, bytes, recs, answers) VALUES (?, ?, ?, ?, ?, ?)",
 	    "UPDATE meta SET value = ?2 WHERE key = ?1"};
 	for (int i = 0; i < Q_N; i++)
 		check(q[i] != NULL || sqlite3_prepare_v3(db, text[i], -1, SQLITE_PREPARE_PERSISTENT, &q[i],
@@ -111,7 +117,7 @@ static void prepare(sqlite3 *db)
 }
 
 static void run(sqlite3_stmt *s, const int64_t *ints, int nints, const void *blob, size_t blen,
-    const char *text, size_t tlen)
+    const char *text, size_t tlen, const void *blob2, size_t blen2)
 {
 	int i = 1;
 	for (; i <= nints; i++)
@@ -119,7 +125,9 @@ static void run(sqlite3_stmt *s, const int64_t *ints, int nints, const void *blo
 	if (text != NULL)
 		sqlite3_bind_text(s, i++, text, (int)tlen, SQLITE_TRANSIENT);
 	if (blob != NULL)
-		sqlite3_bind_blob(s, i, blen ? blob : "", (int)blen, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(s, i++, blen ? blob : "", (int)blen, SQLITE_TRANSIENT);
+	if (blob2 != NULL)
+		sqlite3_bind_blob(s, i, blen2 ? blob2 : "", (int)blen2, SQLITE_TRANSIENT);
 	sqlite3_step(s); /* constraint failures (duplicate seq ...) are fine */
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
@@ -129,7 +137,7 @@ static void build(mpsp *p, const uint8_t *data, size_t size)
 {
 	sqlite3 *db = mpsp__db(p);
 	in       r = {data + 1, data + size};
-	int      raw_meta = data[0] & 1, raw_log = data[0] & 2;
+	int      raw_meta = data[0] & 1, raw_log = data[0] & 2, answers = data[0] & 4;
 	int64_t  meta[7];
 	static const char *const keys[7] = {"format", "token", "snapshot_rev", "snapshot_token",
 	    "snapshot_first", "snapshot_last", "log_floor"};
@@ -139,14 +147,15 @@ static void build(mpsp *p, const uint8_t *data, size_t size)
 	} else {
 		meta[2] = meta[6] = (int64_t)(get_varint(&r) & 0xffffffff);
 		meta[1] = meta[3] = (int64_t)(get_varint(&r) & 0xffffffff);
-		meta[0] = 1;
+		meta[0] = MPSP_FORMAT_VERSION;
 		meta[4] = 1;
 	}
 	int64_t seq = 0;
 	prepare(db);
 	if (!sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-	sqlite3_exec(db, "BEGIN; DELETE FROM log; DELETE FROM snapshot", NULL, NULL, NULL);
+	sqlite3_exec(db, "BEGIN; DELETE FROM log; DELETE FROM snapshot; DELETE FROM answers", NULL,
+	    NULL, NULL);
 	while (r.p < r.end) {
 		uint8_t  tag = *r.p++;
 		uint64_t len = get_varint(&r);
@@ -160,10 +169,20 @@ static void build(mpsp *p, const uint8_t *data, size_t size)
 				nl = (size_t)(row.end - row.p);
 			int64_t v[2] = {++seq, tag >> 1};
 			run(q[Q_SNAP], v, 2, row.p + nl, (size_t)(row.end - row.p - nl), (const char *)row.p,
-			    nl);
+			    nl, NULL, 0);
 		} else {
-			int64_t h[4];
-			size_t  used;
+			int64_t        h[4];
+			size_t         used;
+			const uint8_t *ans = NULL;
+			size_t         alen = 0;
+			if (answers) {
+				uint64_t rl = get_varint(&row);
+				if (rl > (uint64_t)(row.end - row.p))
+					rl = (uint64_t)(row.end - row.p);
+				ans = row.p + rl;
+				alen = (size_t)(row.end - ans);
+				row.end = ans;
+			}
 			if (raw_log) {
 				for (int i = 0; i < 4; i++)
 					h[i] = get_zigzag(&row);
@@ -171,7 +190,7 @@ static void build(mpsp *p, const uint8_t *data, size_t size)
 			} else {
 				derive(row.p, (size_t)(row.end - row.p), h, &used);
 			}
-			run(q[Q_LOG], h, 4, row.p, used, NULL, 0);
+			run(q[Q_LOG], h, 4, row.p, used, NULL, 0, ans, alen);
 		}
 	}
 	if (!raw_meta)
@@ -262,6 +281,67 @@ static int log_cb(void *arg, const mpsp_rec *r)
 	return 0;
 }
 
+/* The answers as the daemon's start takes them: the last of each client
+ * and slot (copies). */
+typedef struct ans_set {
+	struct ans_one {
+		uint64_t client, req;
+		uint8_t *data;
+		size_t   len;
+	}     *a;
+	size_t n, cap;
+} ans_set;
+
+static int ans_cb(void *arg, const mpsp_answer *x)
+{
+	ans_set        *s = arg;
+	struct ans_one *o = NULL;
+	for (size_t i = 0; i < s->n && o == NULL; i++)
+		if (s->a[i].client == x->client_id && s->a[i].req % 1024 == x->req_id % 1024)
+			o = &s->a[i];
+	if (o == NULL) {
+		if (s->n == s->cap) {
+			s->cap = s->cap ? s->cap * 2 : 16;
+			s->a = realloc(s->a, s->cap * sizeof(*s->a));
+			check(s->a != NULL, "out of memory");
+		}
+		o = &s->a[s->n++];
+		o->data = NULL;
+	}
+	free(o->data);
+	o->client = x->client_id;
+	o->req = x->req_id;
+	o->len = x->len;
+	o->data = malloc(x->len ? x->len : 1);
+	check(o->data != NULL, "out of memory");
+	if (x->len > 0)
+		memcpy(o->data, x->data, x->len);
+	return 0;
+}
+
+static void ans_free(ans_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->a[i].data);
+	free(s->a);
+	memset(s, 0, sizeof(*s));
+}
+
+static int ans_same(const ans_set *a, const ans_set *b)
+{
+	if (a->n != b->n)
+		return 0;
+	for (size_t i = 0; i < a->n; i++) {
+		size_t k = 0;
+		while (k < b->n && (b->a[k].client != a->a[i].client || b->a[k].req != a->a[i].req))
+			k++;
+		if (k == b->n || b->a[k].len != a->a[i].len ||
+		    (a->a[i].len > 0 && memcmp(b->a[k].data, a->a[i].data, a->a[i].len) != 0))
+			return 0;
+	}
+	return 1;
+}
+
 /* One database for every input (its schema is made once); each input
  * empties it first. */
 static mpsp *db_handle(void)
@@ -289,6 +369,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* watchers read the log */
 	mpsp_log_read(p, 1, log_cb, NULL, err, sizeof(err));
 	mpsp_log_read(p, last, log_cb, NULL, err, sizeof(err));
+	/* the answers, read before the snapshot compacts their rows */
+	ans_set a1 = {NULL, 0, 0}, a2 = {NULL, 0, 0};
+	int     ans_ok = mpsp_answers_read(p, ans_cb, &a1, err, sizeof(err)) == 0;
 	/* the loaded store, written as a snapshot, loads the same */
 	uint64_t rev = mpsd_store_revision(st);
 	bytes    d1 = {NULL, 0, 0, p, 0}, d2 = {NULL, 0, 0, NULL, 0};
@@ -303,8 +386,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			mpsd_store_foreach(st2, dump_one, &d2);
 			check(d1.n == d2.n && (d1.n == 0 || memcmp(d1.b, d2.b, d1.n) == 0),
 			    "a store loaded from its own snapshot differs");
+			/* every row was compacted: the answers are in the table */
+			check(mpsp_answers_read(p, ans_cb, &a2, err, sizeof(err)) == 0,
+			    "the answers carried by a snapshot do not read");
+			check(!ans_ok || ans_same(&a1, &a2), "a snapshot changed the answers kept");
 		}
 	}
+	ans_free(&a1);
+	ans_free(&a2);
 	free(d1.b);
 	free(d2.b);
 out:

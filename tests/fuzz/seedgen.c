@@ -450,7 +450,8 @@ static void persist(void)
 	f.n = 0;
 	mode = 3;
 	put(&f, &mode, 1);
-	int64_t meta[7] = {1, (int64_t)mpsd_store_token(st), (int64_t)rev, 0, 1, 0, (int64_t)rev};
+	/* format: MPSP_FORMAT_VERSION (persist.h) */
+	int64_t meta[7] = {2, (int64_t)mpsd_store_token(st), (int64_t)rev, 0, 1, 0, (int64_t)rev};
 	for (size_t i = 0; i < snaprows.n;) { /* count the snapshot rows */
 		size_t len = 0, shift = 0, k = i + 1;
 		while (snaprows.b[k] & 0x80)
@@ -463,6 +464,34 @@ static void persist(void)
 		put_varint(&f, (uint64_t)(meta[i] << 1) ^ (uint64_t)(meta[i] >> 63));
 	put(&f, snaprows.b, snaprows.n);
 	write_file("persist", "raw-meta", f.b, f.n);
+	/* log rows with answers (mode bit 2): two clients, and a later answer
+	 * in a slot taken before (id + 1024) */
+	f.n = 0;
+	mode = 4;
+	put(&f, &mode, 1);
+	put_varint(&f, 0);
+	put_varint(&f, 0);
+	for (size_t i = 0, k = 0; i < logrows.n; k++) {
+		size_t len = 0, shift = 0, j = i + 1;
+		while (logrows.b[j] & 0x80)
+			len |= (size_t)(logrows.b[j++] & 0x7f) << shift, shift += 7;
+		len |= (size_t)logrows.b[j++] << shift;
+		out row = {0};
+		put_varint(&row, len);
+		put(&row, logrows.b + j, len);
+		for (uint64_t c = 1; c <= 2; c++) {
+			char ans[32];
+			int  n = snprintf(ans, sizeof(ans), "answer %zu of %llu", k, (unsigned long long)c);
+			put_varint(&row, 0x5eed0000u + c);
+			put_varint(&row, k % 3 == 2 ? k + 1024 : k + 1);
+			put_varint(&row, (uint64_t)n);
+			put(&row, ans, (size_t)n);
+		}
+		put_row(&f, 1, &row);
+		free(row.b);
+		i = j + len;
+	}
+	write_file("persist", "answers", f.b, f.n);
 	free(f.b);
 	free(later.b);
 	free(logrows.b);
