@@ -60,16 +60,9 @@ int mpsp__answers_encode(mpsp *p, const mpsp_answer *ans, size_t nans, const uin
 	*len = size;
 	if (nans == 0)
 		return 0;
-	if (size > p->ans_cap) {
-		size_t   cap = size < 4096 ? 4096 : size + size / 4;
-		uint8_t *b = malloc(cap);
-		if (b == NULL)
-			return mpsp__fail(err, errlen, E_INTERNAL,
-			    "out of memory encoding %zu bytes of answers", size);
-		free(p->ans_enc);
-		p->ans_enc = b;
-		p->ans_cap = cap;
-	}
+	int rv = mpsp__buf_reserve(&p->ans_enc, &p->ans_cap, size, "answers", err, errlen);
+	if (rv != 0)
+		return rv;
 	uint8_t *b = p->ans_enc;
 	for (size_t i = 0; i < nans; i++) {
 		b = mpsp__varint_put(b, ans[i].client_id);

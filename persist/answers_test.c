@@ -43,6 +43,30 @@ static void read_all(mpsp *p, tu_recs *got)
 	OK_ERR(mpsp_answers_read(p, collect_cb, got, err, sizeof(err)));
 }
 
+/* A test's database: a scratch directory, the file, the handle, and the
+ * answers read last. */
+typedef struct fx {
+	char   *dir, *path;
+	mpsp   *p;
+	tu_recs got;
+} fx;
+
+static void fx_open(fx *f, mpsp_durability d)
+{
+	memset(f, 0, sizeof(*f));
+	f->dir = tu_tmpdir();
+	f->path = tu_path(f->dir, "a.db");
+	OK_ERR(mpsp_open(&f->p, f->path, d, err, sizeof(err)));
+}
+
+static void fx_done(fx *f)
+{
+	mpsp_close(f->p);
+	tu_recs_free(&f->got);
+	free(f->path);
+	tu_rmdir(f->dir);
+}
+
 static int64_t count(mpsp *p, const char *sql)
 {
 	int64_t n = -1;
@@ -58,72 +82,68 @@ static void snapshot_at(mpsp *p, uint64_t rev)
 
 static void test_keep_reopen_carry(void **state)
 {
-	char       *dir = tu_tmpdir(), *path = tu_path(dir, "a.db");
-	mpsp       *p;
-	tu_recs     got = { 0 };
+	fx          f;
 	mpsp_rec    r1 = tu_rec(1, "c", "one"), r2 = tu_rec(2, "c", "two");
 	mpsp_answer a1[] = { ans(0x11, 5, "five"), ans(BIG_CLIENT, 7, "seven"), ans(0x11, 6, "") };
-	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
+	fx_open(&f, MPSP_LOG);
+	mpsp *p = f.p;
 	OK_ERR(mpsp_log_append(p, &r1, 1, 0, a1, 3, NULL, 0, err, sizeof(err)));
 	/* in the log row of their records, no row of their own */
 	assert_int_equal(count(p, "SELECT count(*) FROM log WHERE answers NOT NULL"), 1);
 	assert_int_equal(count(p, "SELECT count(*) FROM answers"), 0);
 	mpsp_close(p);
 
-	OK_ERR(mpsp_open(&p, path, MPSP_FSYNC, err, sizeof(err)));
-	read_all(p, &got);
-	assert_int_equal(got.n, 3); /* in the order kept */
-	assert_string_equal(got.s[0], "11 5 five");
-	assert_string_equal(got.s[1], "fedcba9876543210 7 seven");
-	assert_string_equal(got.s[2], "11 6 ");
+	OK_ERR(mpsp_open(&p, f.path, MPSP_FSYNC, err, sizeof(err)));
+	read_all(p, &f.got);
+	assert_int_equal(f.got.n, 3); /* in the order kept */
+	assert_string_equal(f.got.s[0], "11 5 five");
+	assert_string_equal(f.got.s[1], "fedcba9876543210 7 seven");
+	assert_string_equal(f.got.s[2], "11 6 ");
 	/* id 5 + 1024 takes id 5's slot: read in order, the newer comes later */
 	mpsp_answer a2 = ans(0x11, 5 + MPSP_ANSWER_SLOTS, "newer");
 	OK_ERR(mpsp_log_append(p, &r2, 1, 0, &a2, 1, NULL, 0, err, sizeof(err)));
-	read_all(p, &got);
-	assert_int_equal(got.n, 4);
-	assert_string_equal(got.s[3], "11 1029 newer");
+	read_all(p, &f.got);
+	assert_int_equal(f.got.n, 4);
+	assert_string_equal(f.got.s[3], "11 1029 newer");
 	/* a snapshot compacts the rows: the current answers go to the table */
 	snapshot_at(p, 2);
 	assert_int_equal(count(p, "SELECT count(*) FROM log"), 0);
 	assert_int_equal(count(p, "SELECT count(*) FROM answers"), 3);
 	assert_int_equal(count(p, "SELECT req_id FROM answers WHERE client_id = 17 AND slot = 5"), 1029);
-	read_all(p, &got);
-	assert_int_equal(got.n, 3);
+	read_all(p, &f.got);
+	assert_int_equal(f.got.n, 3);
 	mpsp_close(p);
-	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
-	read_all(p, &got);
-	assert_int_equal(got.n, 3); /* by client, then id */
-	assert_string_equal(got.s[0], "fedcba9876543210 7 seven");
-	assert_string_equal(got.s[1], "11 6 ");
-	assert_string_equal(got.s[2], "11 1029 newer");
-	mpsp_close(p);
-	tu_recs_free(&got);
-	free(path);
-	tu_rmdir(dir);
+	OK_ERR(mpsp_open(&p, f.path, MPSP_LOG, err, sizeof(err)));
+	read_all(p, &f.got);
+	assert_int_equal(f.got.n, 3); /* by client, then id */
+	assert_string_equal(f.got.s[0], "fedcba9876543210 7 seven");
+	assert_string_equal(f.got.s[1], "11 6 ");
+	assert_string_equal(f.got.s[2], "11 1029 newer");
+	f.p = p;
+	fx_done(&f);
 }
 
 static void test_prune(void **state)
 {
-	char       *dir = tu_tmpdir(), *path = tu_path(dir, "p.db");
-	mpsp       *p;
-	tu_recs     got = { 0 };
+	fx          f;
 	mpsp_rec    r1 = tu_rec(1, "c", "x"), r2 = tu_rec(2, "c", "y"), r3 = tu_rec(3, "c", "z");
 	mpsp_answer a[] = { ans(1, 1, "a"), ans(1, 2, "b"), ans(2, 1, "c"), ans(BIG_CLIENT, 1, "d") };
-	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
+	fx_open(&f, MPSP_LOG);
+	mpsp *p = f.p;
 	OK_ERR(mpsp_log_append(p, &r1, 1, 0, a, 4, NULL, 0, err, sizeof(err)));
 	/* no records: a prune alone */
 	uint64_t gone[] = { 1, BIG_CLIENT, 99 };
 	OK_ERR(mpsp_log_append(p, NULL, 0, 0, NULL, 0, gone, 3, err, sizeof(err)));
-	read_all(p, &got);
-	assert_int_equal(got.n, 1);
-	assert_string_equal(got.s[0], "2 1 c");
+	read_all(p, &f.got);
+	assert_int_equal(f.got.n, 1);
+	assert_string_equal(f.got.s[0], "2 1 c");
 	/* prune first, then keep: client 2 came back within the same call */
 	mpsp_answer back = ans(2, 3, "again");
 	uint64_t    two = 2;
 	OK_ERR(mpsp_log_append(p, &r2, 1, 0, &back, 1, &two, 1, err, sizeof(err)));
-	read_all(p, &got);
-	assert_int_equal(got.n, 1);
-	assert_string_equal(got.s[0], "2 3 again");
+	read_all(p, &f.got);
+	assert_int_equal(f.got.n, 1);
+	assert_string_equal(f.got.s[0], "2 3 again");
 	/* the pruned answers are not carried */
 	snapshot_at(p, 2);
 	assert_int_equal(count(p, "SELECT count(*) FROM answers"), 1);
@@ -133,56 +153,50 @@ static void test_prune(void **state)
 	OK_ERR(mpsp_log_append(p, &r3, 1, 0, &more, 1, NULL, 0, err, sizeof(err)));
 	OK_ERR(mpsp_log_append(p, NULL, 0, 0, NULL, 0, &two, 1, err, sizeof(err)));
 	assert_int_equal(count(p, "SELECT count(*) FROM answers"), 0);
-	read_all(p, &got);
-	assert_int_equal(got.n, 0);
+	read_all(p, &f.got);
+	assert_int_equal(f.got.n, 0);
 	snapshot_at(p, 3);
 	assert_int_equal(count(p, "SELECT count(*) FROM answers"), 0);
-	mpsp_close(p);
-	tu_recs_free(&got);
-	free(path);
-	tu_rmdir(dir);
+	f.p = p;
+	fx_done(&f);
 }
 
 /* A row that straddles a snapshot stays whole, with its answers; a prune
  * still holds for them when the next snapshot compacts it. */
 static void test_straddle(void **state)
 {
-	char       *dir = tu_tmpdir(), *path = tu_path(dir, "s.db");
-	mpsp       *p;
-	tu_recs     got = { 0 };
+	fx          f;
 	mpsp_rec    r[] = { tu_rec(5, "c", "x"), tu_rec(6, "d", "y") };
 	mpsp_answer a[] = { ans(3, 1, "a"), ans(4, 1, "b") };
 	uint64_t    three = 3;
-	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
+	fx_open(&f, MPSP_LOG);
+	mpsp *p = f.p;
 	OK_ERR(mpsp_log_append(p, r, 2, 0, a, 2, NULL, 0, err, sizeof(err)));
 	snapshot_at(p, 5);
 	assert_int_equal(count(p, "SELECT count(*) FROM log"), 1);
 	assert_int_equal(count(p, "SELECT count(*) FROM answers"), 0);
 	OK_ERR(mpsp_log_append(p, NULL, 0, 0, NULL, 0, &three, 1, err, sizeof(err)));
-	read_all(p, &got);
-	assert_int_equal(got.n, 1);
-	assert_string_equal(got.s[0], "4 1 b");
+	read_all(p, &f.got);
+	assert_int_equal(f.got.n, 1);
+	assert_string_equal(f.got.s[0], "4 1 b");
 	snapshot_at(p, 6);
 	assert_int_equal(count(p, "SELECT count(*) FROM log"), 0);
 	assert_int_equal(count(p, "SELECT count(*) FROM answers"), 1);
 	assert_int_equal(count(p, "SELECT client_id FROM answers"), 4);
-	mpsp_close(p);
-	tu_recs_free(&got);
-	free(path);
-	tu_rmdir(dir);
+	f.p = p;
+	fx_done(&f);
 }
 
 /* A failed commit keeps neither the records nor their answers, and its
  * prunes do not happen. */
 static void test_all_or_nothing(void **state)
 {
-	char       *dir = tu_tmpdir(), *path = tu_path(dir, "f.db");
-	mpsp       *p;
-	tu_recs     got = { 0 };
+	fx          f;
 	mpsp_rec    r2 = tu_rec(2, "c", "y");
 	mpsp_answer a1 = ans(5, 1, "kept"), a2 = ans(6, 2, "lost"), bad = ans(0, 3, "no client");
 	uint64_t    five = 5;
-	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
+	fx_open(&f, MPSP_LOG);
+	mpsp *p = f.p;
 	OK_ERR(mpsp_log_append(p, NULL, 0, 0, &a1, 1, NULL, 0, err, sizeof(err))); /* to the table */
 	assert_int_equal(count(p, "SELECT count(*) FROM answers"), 1);
 	/* the log row cannot be written (a temporary trigger: not in the file) */
@@ -195,9 +209,9 @@ static void test_all_or_nothing(void **state)
 	assert_non_null(strstr(err, "refused by the test"));
 	assert_int_equal(sqlite3_exec(mpsp__db(p), "DROP TRIGGER temp.no_log", NULL, NULL, NULL),
 	    SQLITE_OK);
-	read_all(p, &got);
-	assert_int_equal(got.n, 1); /* neither the prune nor the new answer */
-	assert_string_equal(got.s[0], "5 1 kept");
+	read_all(p, &f.got);
+	assert_int_equal(f.got.n, 1); /* neither the prune nor the new answer */
+	assert_string_equal(f.got.s[0], "5 1 kept");
 	/* ids 0 are refused before anything is written */
 	assert_int_equal(mpsp_log_append(p, &r2, 1, 0, &bad, 1, NULL, 0, err, sizeof(err)),
 	    MPSTORE__STATUS__ERR_INVALID);
@@ -205,43 +219,37 @@ static void test_all_or_nothing(void **state)
 	assert_int_equal(mpsp_log_append(p, &r2, 1, 0, &bad, 1, NULL, 0, err, sizeof(err)),
 	    MPSTORE__STATUS__ERR_INVALID);
 	assert_int_equal(count(p, "SELECT count(*) FROM log"), 0);
-	read_all(p, &got);
-	assert_int_equal(got.n, 1);
-	mpsp_close(p);
-	tu_recs_free(&got);
-	free(path);
-	tu_rmdir(dir);
+	read_all(p, &f.got);
+	assert_int_equal(f.got.n, 1);
+	f.p = p;
+	fx_done(&f);
 }
 
 static void test_modes_keep_nothing(void **state)
 {
-	char       *dir = tu_tmpdir(), *path = tu_path(dir, "s.db");
-	mpsp       *p;
-	tu_recs     got = { 0 };
+	fx          f;
 	mpsp_rec    r = tu_rec(1, "c", "x");
 	mpsp_answer a = ans(3, 1, "x");
-	OK_ERR(mpsp_open(&p, path, MPSP_SNAPSHOT, err, sizeof(err)));
+	fx_open(&f, MPSP_SNAPSHOT);
+	mpsp *p = f.p;
 	OK_ERR(mpsp_log_append(p, &r, 1, 0, &a, 1, NULL, 0, err, sizeof(err)));
 	OK_ERR(mpsp_log_append(p, NULL, 0, 0, &a, 1, NULL, 0, err, sizeof(err)));
-	read_all(p, &got);
-	assert_int_equal(got.n, 0);
+	read_all(p, &f.got);
+	assert_int_equal(f.got.n, 0);
 	mpsp_close(p);
 	OK_ERR(mpsp_open(&p, NULL, MPSP_MEMORY, err, sizeof(err)));
 	OK_ERR(mpsp_log_append(p, &r, 1, 0, &a, 1, NULL, 0, err, sizeof(err)));
-	read_all(p, &got);
-	assert_int_equal(got.n, 0);
-	mpsp_close(p);
-	tu_recs_free(&got);
-	free(path);
-	tu_rmdir(dir);
+	read_all(p, &f.got);
+	assert_int_equal(f.got.n, 0);
+	f.p = p;
+	fx_done(&f);
 }
 
 static void test_damaged(void **state)
 {
-	char    *dir = tu_tmpdir(), *path = tu_path(dir, "d.db");
-	mpsp    *p;
-	tu_recs  got = { 0 };
-	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
+	fx          f;
+	fx_open(&f, MPSP_LOG);
+	mpsp *p = f.p;
 	const char *bad[] = {
 		"INSERT INTO answers VALUES (9, 4, 5, x'00')",       /* slot is not 5 % 1024 */
 		"INSERT INTO answers VALUES (9, 5, 5, 'text')",      /* data not a blob */
@@ -251,10 +259,10 @@ static void test_damaged(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(sqlite3_exec(mpsp__db(p), "DELETE FROM answers", NULL, NULL, NULL), SQLITE_OK);
 		assert_int_equal(sqlite3_exec(mpsp__db(p), bad[i], NULL, NULL, NULL), SQLITE_OK);
-		assert_int_equal(mpsp_answers_read(p, collect_cb, &got, err, sizeof(err)),
+		assert_int_equal(mpsp_answers_read(p, collect_cb, &f.got, err, sizeof(err)),
 		    MPSTORE__STATUS__ERR_IO);
-		assert_int_equal(got.n, 0);
-		assert_non_null(strstr(err, path));
+		assert_int_equal(f.got.n, 0);
+		assert_non_null(strstr(err, f.path));
 		assert_non_null(strstr(err, "DELETE FROM answers WHERE client_id ="));
 	}
 	assert_int_equal(sqlite3_exec(mpsp__db(p), "DELETE FROM answers", NULL, NULL, NULL), SQLITE_OK);
@@ -265,16 +273,14 @@ static void test_damaged(void **state)
 	assert_int_equal(sqlite3_exec(mpsp__db(p), "UPDATE log SET answers = substr(answers, 1, 5)",
 	                     NULL, NULL, NULL),
 	    SQLITE_OK);
-	assert_int_equal(mpsp_answers_read(p, collect_cb, &got, err, sizeof(err)), MPSTORE__STATUS__ERR_IO);
+	assert_int_equal(mpsp_answers_read(p, collect_cb, &f.got, err, sizeof(err)), MPSTORE__STATUS__ERR_IO);
 	assert_non_null(strstr(err, "UPDATE log SET answers = NULL WHERE seq = 1"));
 	snapshot_at(p, 1);
 	assert_int_equal(count(p, "SELECT count(*) FROM log"), 0);
-	read_all(p, &got);
-	assert_int_equal(got.n, 0);
-	mpsp_close(p);
-	tu_recs_free(&got);
-	free(path);
-	tu_rmdir(dir);
+	read_all(p, &f.got);
+	assert_int_equal(f.got.n, 0);
+	f.p = p;
+	fx_done(&f);
 }
 
 int main(void)

@@ -264,16 +264,9 @@ static int
 encode_row(mpsp *p, const mpsp_rec *recs, size_t from, size_t to, size_t size, char *err,
     size_t errlen)
 {
-	if (size > p->enc_cap) {
-		size_t   cap = size < 4096 ? 4096 : size + size / 4;
-		uint8_t *b   = malloc(cap);
-		if (b == NULL)
-			return mpsp__fail(err, errlen, MPSTORE__STATUS__ERR_INTERNAL,
-			    "out of memory encoding %zu bytes of log records", size);
-		free(p->enc);
-		p->enc     = b;
-		p->enc_cap = cap;
-	}
+	int rv = mpsp__buf_reserve(&p->enc, &p->enc_cap, size, "log records", err, errlen);
+	if (rv != 0)
+		return rv;
 	uint8_t *b = p->enc;
 	for (size_t i = from; i < to; i++) {
 		size_t nl = strlen(recs[i].name);
@@ -391,17 +384,8 @@ mpsp_log_append(mpsp *p, const mpsp_rec *recs, size_t n, uint64_t token, const m
 fail:
 	mpsp__rollback(p);
 out:
-	/* keep the encoding buffers only while they are small */
-	if (p->enc_cap > (1u << 20)) {
-		free(p->enc);
-		p->enc     = NULL;
-		p->enc_cap = 0;
-	}
-	if (p->ans_cap > (1u << 20)) {
-		free(p->ans_enc);
-		p->ans_enc = NULL;
-		p->ans_cap = 0;
-	}
+	mpsp__buf_trim(&p->enc, &p->enc_cap);
+	mpsp__buf_trim(&p->ans_enc, &p->ans_cap);
 	pthread_mutex_unlock(&p->mu);
 	return rv;
 }

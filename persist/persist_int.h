@@ -90,6 +90,13 @@ void mpsp__rollback(mpsp *p);
 /* Commit an open snapshot batch (so others see a quiet connection). */
 int mpsp__flush_batch(mpsp *p, char *err, size_t errlen);
 
+/* An encoding buffer: make *buf hold size bytes (0, or ERR_INTERNAL
+ * naming what; nothing changes then); free it when it grew past 1 MiB
+ * (buffers are kept between calls while small). */
+int  mpsp__buf_reserve(uint8_t **buf, size_t *cap, size_t size, const char *what, char *err,
+     size_t errlen);
+void mpsp__buf_trim(uint8_t **buf, size_t *cap);
+
 /* Unsigned LEB128 varints (log rows, answers): size, write (returns the
  * end), read (0, or -1 past end or beyond 64 bits). */
 size_t   mpsp__varint_len(uint64_t v);

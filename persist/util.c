@@ -3,6 +3,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "persist_int.h"
@@ -156,6 +157,33 @@ mpsp__flush_batch(mpsp *p, char *err, size_t errlen)
 	p->in_txn = 0;
 	p->batch_rows = p->batch_bytes = 0;
 	return 0;
+}
+
+int
+mpsp__buf_reserve(uint8_t **buf, size_t *cap, size_t size, const char *what, char *err,
+    size_t errlen)
+{
+	if (size <= *cap)
+		return 0;
+	size_t   ncap = size < 4096 ? 4096 : size + size / 4;
+	uint8_t *b    = malloc(ncap);
+	if (b == NULL)
+		return mpsp__fail(err, errlen, MPSTORE__STATUS__ERR_INTERNAL,
+		    "out of memory encoding %zu bytes of %s", size, what);
+	free(*buf);
+	*buf = b;
+	*cap = ncap;
+	return 0;
+}
+
+void
+mpsp__buf_trim(uint8_t **buf, size_t *cap)
+{
+	if (*cap > (1u << 20)) {
+		free(*buf);
+		*buf = NULL;
+		*cap = 0;
+	}
 }
 
 size_t
