@@ -185,7 +185,8 @@ void mpsd_session_answered(mpsd_session *s, uint64_t reqid, const void *data, si
 	d->pending = NULL;
 	slot_clear(s, d); /* an answer given twice replaces the first */
 	if (keep && (d->data = malloc(len ? len : 1)) != NULL) {
-		memcpy(d->data, data, len);
+		if (len > 0) /* a restored empty answer comes as NULL */
+			memcpy(d->data, data, len);
 		d->len = len;
 		d->seq = ++s->answers;
 		s->cache_bytes += len;

@@ -124,6 +124,15 @@ void mpsp__answers_pruned(mpsp *p, const uint64_t *prune, size_t nprune, uint64_
 	}
 }
 
+static int pruned_cmp(const void *a, const void *b);
+
+/* Sort p->pruned by client (for pruned_since). */
+static void pruned_sort(mpsp *p)
+{
+	if (p->npruned > 1) /* qsort's base may not be NULL, even for 0 */
+		qsort(p->pruned, p->npruned, sizeof(*p->pruned), pruned_cmp);
+}
+
 static int pruned_cmp(const void *a, const void *b)
 {
 	const struct mpsp_pruned *x = a, *y = b;
@@ -265,7 +274,7 @@ int mpsp__answers_carry(mpsp *p, uint64_t rev, char *err, size_t errlen)
 	seen_set      seen = {NULL, 0, 0};
 	ans_vec       v = {NULL, 0, 0};
 	int           rv = 0, rc;
-	qsort(p->pruned, p->npruned, sizeof(*p->pruned), pruned_cmp);
+	pruned_sort(p);
 	/* newest first: the first answer met for a slot is its current one */
 	rc = sqlite3_prepare_v2(p->db,
 	    "SELECT seq, answers FROM log WHERE rev_hi <= ?1 AND answers IS NOT NULL ORDER BY seq DESC",
@@ -397,7 +406,7 @@ int mpsp_answers_read(mpsp *p, mpsp_answer_cb fn, void *arg, char *err, size_t e
 	pthread_mutex_lock(&p->mu);
 	if (p->db != NULL) {
 		/* the table's answers are older than any in the log */
-		qsort(p->pruned, p->npruned, sizeof(*p->pruned), pruned_cmp);
+		pruned_sort(p);
 		if ((rv = read_table(p, fn, arg, err, errlen)) == 0)
 			rv = read_log(p, fn, arg, err, errlen);
 	}
