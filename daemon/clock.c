@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "daemon.h"
+#include "operator.h"
 #include "session.h"
 
 #define TICK_MS      200
@@ -26,6 +27,8 @@ void mpsd_dispatch_rearm(mpsd_daemon *d)
 {
 	if (d->chg_pending)
 		mpsd_changes_run(d, mpsd_now_ms());
+	if (d->mon != NULL)
+		mpsd_monitor_pending(d);
 	int64_t next = mpsd_store_next_deadline(d->st);
 	if (next == d->deadline_at)
 		return;
@@ -57,6 +60,7 @@ static void tick_cb(uv_timer_t *t)
 	mpsd_sessions_reap(d->sess, 0, now, d->cfg.lease_ms, session_gone_cb, d);
 	mpsd_store_unlock(d->st);
 	mpsd_changes_run(d, now); /* deadlines of waiting OP_CHANGES */
+	mpsd_monitor_tick(d, now);
 	mpsd_dispatch_rearm(d);
 	if (now >= next_beat) {
 		next_beat = now + HEARTBEAT_MS;

@@ -21,6 +21,7 @@
 #include "clients.h"
 #include "daemon.h"
 #include "mpstore/mpstore.h"
+#include "operator.h"
 #include "req.h"
 #include "session.h"
 
@@ -84,6 +85,9 @@ static void usage(FILE *f)
 	    "  --tls-client-ca FILE  require client certificates signed by this CA\n"
 	    "  --contexts N          tls+tcp:// requests received at once (default 64)\n"
 	    "\n"
+	    "  --metrics URL         serve Prometheus metrics at http://HOST:PORT/PATH\n"
+	    "                        (a loopback HOST; docs/operations.md)\n"
+	    "  --metrics-public      allow --metrics on a non-loopback address\n"
 	    "  --schema FILE.pb      load a descriptor set (protoc --include_imports -o)\n"
 	    "  -v, --verbose         log connections, sessions and more\n"
 	    "  --ping URL            check that a daemon answers at URL (exit 0) and exit\n"
@@ -298,6 +302,11 @@ static int parse_args(int argc, char **argv, mpsd_config *c)
 			c->no_auth = 1;
 		} else if (strcmp(a, "--pub-no-auth") == 0) {
 			c->pub_no_auth = 1;
+		} else if (strcmp(a, "--metrics") == 0) {
+			NEED();
+			c->metrics_url = v[0] != '\0' ? v : NULL;
+		} else if (strcmp(a, "--metrics-public") == 0) {
+			c->metrics_public = 1;
 		} else if (strcmp(a, "--tls-client-ca") == 0) {
 			NEED();
 			c->net.tls_client_ca = v;
@@ -393,6 +402,7 @@ static void on_signal(uv_signal_t *sig, int signum)
 	mpsd_net_run_posts(d->net);   /* ... and answered */
 	mpsd_notify_drain(d);
 	mpsd_clock_stop(d);
+	mpsd_metrics_stop(d);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	mpsd_net_close(d->net);       /* the last replies written if they can be */
@@ -521,6 +531,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mpstored: %s\n", err);
 		return 1;
 	}
+	if (mpsd_metrics_start(&d, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mpstored: %s\n", err);
+		mpsd_net_close(d.net);
+		mpsd_net_free(d.net);
+		return 1;
+	}
 	d.st = mpsd_store_alloc();
 	d.sess = mpsd_sessions_alloc();
 	d.clients = mpsd_clients_alloc();
@@ -557,6 +573,8 @@ int main(int argc, char **argv)
 	mpsd_net_run(d.net);
 
 	mpsd_net_free(d.net);
+	mpsd_monitor_stop(&d);
+	mpsd_metrics_free(&d);
 	mpsd_commit_free(d.commit);
 	if (mpsd_schema_stop != NULL)
 		mpsd_schema_stop(&d);

@@ -162,6 +162,7 @@ typedef struct mpsd_net_stats {
 	size_t   client_buffer_peak; /* largest queue of one connection seen */
 	size_t   subscribers;
 	size_t   subscriber_buffer; /* bytes queued to subscribers now */
+	size_t   client_buffer_max, subscriber_buffer_max; /* the most one connection has queued now */
 	uint64_t pub_messages;
 	uint64_t pub_dropped;      /* messages a full subscriber lost */
 	uint64_t subscribers_dropped; /* closed for staying full */

@@ -256,7 +256,12 @@ mps__fork_init(void)
 static mps_err
 hello(mps_client *c)
 {
-	mps_op    op = {.code = MPS_OP_HELLO};
+	/* who we are, for `mpstore clients` and monitor: $MPSTORE_CLIENT_NAME,
+	 * else the program's name; and the pid (a forked child says its own) */
+	extern char *program_invocation_short_name; /* glibc's, <errno.h> with _GNU_SOURCE */
+	const char  *name = getenv("MPSTORE_CLIENT_NAME");
+	mps_op       op = {.code = MPS_OP_HELLO, .count = (int64_t) getpid(),
+	          .name = name != NULL && name[0] != '\0' ? name : program_invocation_short_name};
 	mps__call call;
 	char      nonce[80] = "";
 	mps_err   e = mps__call_op(c, &op, &call);
