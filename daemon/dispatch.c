@@ -391,6 +391,15 @@ int mpsd_dispatch_resume(void *owner, mpsd_waiter *w, int expired)
 	return rv;
 }
 
+int dispatch_rerun(mpsd_daemon *d, mpsd_req *r, int expired)
+{
+	Mpstore__Result *res = r->results[r->next_op];
+	mpstore__result__init(res);
+	dispatch_exec_setup(d, r, r->rq->ops[r->next_op], res);
+	r->x.expired = expired;
+	return dispatch_tidy(d, res, dispatch_exec_op(d, r, &r->x));
+}
+
 void dispatch_resumed(mpsd_daemon *d, mpsd_req *r)
 {
 	set_parked(d, r, 0);

@@ -546,6 +546,7 @@ int main(int argc, char **argv)
 	}
 	if (mpsd_schema_start != NULL && mpsd_schema_start(&d, err, sizeof(err)) != 0) {
 		fprintf(stderr, "mpstored: %s\n", err);
+		mpsd_metrics_stop(&d); /* its listener too, or the loop never ends */
 		mpsd_net_close(d.net);
 		mpsd_net_free(d.net);
 		return 1;
@@ -554,6 +555,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mpstored: %s\n", err);
 		mpsd_commit_stop(d.commit);
 		mpsd_commit_free(d.commit);
+		mpsd_metrics_stop(&d);
 		mpsd_net_close(d.net);
 		mpsd_net_free(d.net);
 		return 1;

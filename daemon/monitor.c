@@ -312,7 +312,7 @@ static int answer_lines(mpsd_daemon *d, mpsd_exec *x, uint64_t cursor)
 /* MONITOR from_revision (cursor, 0: now), timeout_ms, count -> values, next, count (lost) */
 int mpsd_monitor_op(mpsd_daemon *d, mpsd_req *r, mpsd_exec *x)
 {
-	if (r == NULL || r->cl == NULL)
+	if (r == NULL || r->cl == NULL || x->in_txn)
 		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_INVALID,
 		    "OP_MONITOR needs a connection of its own (not in a txn)");
 	int64_t   now = mpsd_now_ms();
@@ -337,8 +337,7 @@ int mpsd_monitor_op(mpsd_daemon *d, mpsd_req *r, mpsd_exec *x)
 	uint64_t      cursor = s->parked == r ? s->cursor : x->op->from_revision;
 	if (cursor == 0 || cursor > m->next)
 		cursor = m->next; /* from now (a cursor from the future too: another run's) */
-	if (cursor < m->next || x->op->timeout_ms == 0 || x->expired || x->in_txn ||
-	    r->rq->n_ops != 1 || (s->parked != NULL && s->parked != r)) {
+	if (cursor < m->next || x->op->timeout_ms == 0 || x->expired || r->rq->n_ops != 1 || (s->parked != NULL && s->parked != r)) {
 		if (s->parked == r)
 			s->parked = NULL;
 		return answer_lines(d, x, cursor);
@@ -354,26 +353,16 @@ int mpsd_monitor_op(mpsd_daemon *d, mpsd_req *r, mpsd_exec *x)
 	return MPSD_PARK;
 }
 
-/* Run r's OP_MONITOR again; answer it unless it still waits. */
-static void retry(mpsd_daemon *d, mpsd_req *r, int expired)
-{
-	Mpstore__Result *res = r->results[r->next_op];
-	mpstore__result__init(res);
-	dispatch_exec_setup(d, r, r->rq->ops[r->next_op], res);
-	r->x.expired = expired;
-	if (dispatch_tidy(d, res, dispatch_exec_op(d, r, &r->x)) == MPSD_PARK)
-		return;
-	dispatch_resumed(d, r);
-}
-
 /* Answer the parked monitors that have lines, or whose deadline passed. */
 static void run(mpsd_daemon *d, int64_t now)
 {
 	mpsd_store_lock(d->st);
 	for (size_t i = 0; d->mon != NULL && i < d->mon->n; i++) {
 		mon_slot *s = &d->mon->slot[i];
-		if (s->parked != NULL && (s->cursor < d->mon->next || now >= s->deadline))
-			retry(d, s->parked, now >= s->deadline);
+		mpsd_req *r = s->parked;
+		if (r != NULL && (s->cursor < d->mon->next || now >= s->deadline) &&
+		    dispatch_rerun(d, r, now >= s->deadline) != MPSD_PARK)
+			dispatch_resumed(d, r); /* answered */
 	}
 	if (d->mon != NULL)
 		d->mon->pending = 0;

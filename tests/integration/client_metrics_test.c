@@ -410,6 +410,13 @@ test_refused(void)
 	snprintf(u, sizeof(u), "ftp://127.0.0.1:1/x");
 	CT_TRUE(mpst_run(argv, out, sizeof(out), err, sizeof(err)) != 0);
 	CT_TRUE(strstr(err, "http://HOST:PORT/PATH") != NULL);
+	/* a start that fails after the metrics listener is up closes it too
+	 * (else the loop would wait on it for ever) */
+	const char *argv2[] = {mpst_mpstored_path(), "--metrics", u, "--listen", l, "--pub", "",
+		"--db", ":memory:", "--schema", "/nonexistent/x.pb", NULL};
+	snprintf(u, sizeof(u), "http://127.0.0.1:%d/metrics", free_port());
+	CT_TRUE(mpst_run(argv2, out, sizeof(out), err, sizeof(err)) == 1);
+	CT_TRUE(strstr(err, "x.pb") != NULL);
 }
 
 static void
@@ -437,20 +444,14 @@ main(void)
 		fprintf(stderr, "cannot start mpstored (see %s)\n", d.log);
 		return 1;
 	}
-	struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const ct_test tests[] = {
 		{"counters", test_counters},
 		{"errors", test_errors},
 		{"bounds", test_bounds},
 		{"refused", test_refused},
+		{NULL, NULL},
 	};
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		fprintf(stderr, "[ RUN  ] %s\n", tests[i].name);
-		tests[i].fn();
-		fprintf(stderr, "[  OK  ] %s\n", tests[i].name);
-	}
+	ct_run(tests);
 	mpst_daemon_cleanup(&d);
 	return 0;
 }

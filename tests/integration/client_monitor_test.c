@@ -195,6 +195,23 @@ test_lost_lines(void)
 	mps_close(w);
 }
 
+/* Not in a txn: the txn fails, nothing monitors. */
+static void
+test_not_in_txn(void)
+{
+	mps_client *c = open_named(d.url, "txn");
+	mps_batch  *b;
+	mps_value   yes = mps_bool(1);
+	CT_OK(mps_batch_alloc(c, &b));
+	CT_OK(mps_txn_compare(b, "nothing", MPS_TARGET_EXISTS, MPS_CMP_NE, NULL, &yes));
+	mps_op op = {.code = MPS_OP_MONITOR};
+	CT_OK(mps_batch_append(b, &op));
+	CT_CHECK(mps_batch_exec(b), MPS_ERR_INVALID);
+	mps_batch_free(b);
+	CT_TRUE(stat_num(c, "monitors") == 0);
+	mps_close(c);
+}
+
 static void
 test_limit(void)
 {
@@ -254,21 +271,16 @@ main(void)
 		fprintf(stderr, "cannot start mpstored (see %s)\n", d.log);
 		return 1;
 	}
-	struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const ct_test tests[] = {
 		{"lines", test_lines},
 		{"long_poll", test_long_poll},
 		{"lost_lines", test_lost_lines},
+		{"not_in_txn", test_not_in_txn},
 		{"limit", test_limit},
 		{"auth_hidden", test_auth_hidden},
+		{NULL, NULL},
 	};
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		fprintf(stderr, "[ RUN  ] %s\n", tests[i].name);
-		tests[i].fn();
-		fprintf(stderr, "[  OK  ] %s\n", tests[i].name);
-	}
+	ct_run(tests);
 	mpst_daemon_cleanup(&d);
 	return 0;
 }

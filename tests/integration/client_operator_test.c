@@ -476,20 +476,14 @@ main(void)
 		fprintf(stderr, "cannot start mpstored (see %s)\n", d.log);
 		return 1;
 	}
-	struct {
-		const char *name;
-		void (*fn)(void);
-	} tests[] = {
+	static const ct_test tests[] = {
 		{"names", test_names},
 		{"holders_and_clients", test_holders_and_clients},
 		{"waiters", test_waiters},
 		{"info", test_info},
+		{NULL, NULL},
 	};
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
-		fprintf(stderr, "[ RUN  ] %s\n", tests[i].name);
-		tests[i].fn();
-		fprintf(stderr, "[  OK  ] %s\n", tests[i].name);
-	}
+	ct_run(tests);
 	mpst_daemon_cleanup(&d);
 	return 0;
 }
