@@ -333,9 +333,11 @@ static void f_parties(mpw_buf *b, uint32_t f, Mpstore__Party *const *v, size_t n
 
 static void enc_result(mpw_buf *b, const Mpstore__Result *r)
 {
-	f_parties(b, 16, r->clients, r->n_clients);
-	f_parties(b, 15, r->waiters, r->n_waiters);
-	f_parties(b, 14, r->holders, r->n_holders);
+	if ((r->n_clients | r->n_waiters | r->n_holders) != 0) { /* operators' ops only */
+		f_parties(b, 16, r->clients, r->n_clients);
+		f_parties(b, 15, r->waiters, r->n_waiters);
+		f_parties(b, 14, r->holders, r->n_holders);
+	}
 	f_info(b, 13, r->info);
 	for (size_t i = r->n_changes; i-- > 0;) {
 		if (r->changes[i] == NULL)
