@@ -5,11 +5,13 @@
  * (no nng). echo_bench measures the same against nng.
  *
  *   sp_echo --server uv|epoll URL        serve until SIGTERM/SIGINT
- *   sp_echo --url URL [-c N] [-n N] [-d BYTES] [--name NAME] [--csv]
+ *   sp_echo --url URL [-c N] [-P N] [-n N] [-d BYTES] [--name NAME] [--csv]
  *
- * Client: N threads, each its own connection, one request at a time (one
- * write and one read each); the report is the round trips per second of
- * all of them. URL is ipc://PATH or tcp://127.0.0.1:PORT.
+ * Client: N threads, each its own connection, with -P requests in flight
+ * on it (default 1: one write and one read per request; more: a window,
+ * as a REQ socket with contexts or libmpstore's asynchronous batches
+ * keep); the report is the round trips per second of all of them. URL is
+ * ipc://PATH or tcp://127.0.0.1:PORT.
  */
 #define _GNU_SOURCE /* accept4 */
 #include "bench_util.h"
@@ -242,6 +244,7 @@ static int serve_epoll(const char *url)
 static const char *g_url;
 static int         g_size = 64;
 static long        g_per;
+static int         g_window = 1;
 
 typedef struct worker {
 	pthread_t t;
@@ -294,16 +297,29 @@ static void *client_main(void *arg)
 	uint8_t *out = calloc(1, flen), *in = malloc(flen);
 	size_t   hl = mps_sp_hdr(out, ipc, 4 + (size_t)g_size);
 	memset(out + hl + 4, 'x', (size_t)g_size);
-	for (long i = 0; i < g_per; i++) {
-		uint64_t a = mpsb_now_ns();
-		mps_sp_put32(out + hl, 0x80000000u | (uint32_t)(i & 0x7fffffff));
-		if (write_all(fd, out, flen) != 0 || read_all(fd, in, flen) != 0 ||
-		    memcmp(in + hl, out + hl, 4) != 0) {
+	uint64_t *sent_at = calloc((size_t)g_window, sizeof(*sent_at));
+	long      sent = 0, got = 0;
+	while (got < g_per) {
+		/* fill the window, then take one reply */
+		while (sent < g_per && sent - got < g_window) {
+			mps_sp_put32(out + hl, 0x80000000u | (uint32_t)(sent & 0x7fffffff));
+			sent_at[sent % g_window] = mpsb_now_ns();
+			if (write_all(fd, out, flen) != 0) {
+				w->err = 1;
+				goto done;
+			}
+			sent++;
+		}
+		if (read_all(fd, in, flen) != 0) {
 			w->err = 1;
 			break;
 		}
-		mpsb_hist_add(&w->h, mpsb_now_ns() - a);
+		uint32_t id = mps_sp_get32(in + hl) & 0x7fffffffu;
+		mpsb_hist_add(&w->h, mpsb_now_ns() - sent_at[id % (uint32_t)g_window]);
+		got++;
 	}
+done:
+	free(sent_at);
 	close(fd);
 	free(out);
 	free(in);
@@ -331,6 +347,9 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "-c") == 0 && v) {
 			clients = atol(v);
 			i++;
+		} else if (strcmp(argv[i], "-P") == 0 && v) {
+			g_window = atoi(v);
+			i++;
 		} else if (strcmp(argv[i], "-n") == 0 && v) {
 			total = (long)mpsb_parse_count(v);
 			i++;
@@ -343,12 +362,12 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "--csv") == 0) {
 			csv = 1;
 		} else {
-			fprintf(stderr, "usage: sp_echo --server uv|epoll URL | --url URL [-c N] [-n N] "
-			                "[-d BYTES] [--name NAME] [--csv]\n");
+			fprintf(stderr, "usage: sp_echo --server uv|epoll URL | --url URL [-c N] [-P N] "
+			                "[-n N] [-d BYTES] [--name NAME] [--csv]\n");
 			return 2;
 		}
 	}
-	if (g_url == NULL || clients < 1 || total < clients || g_size < 0) {
+	if (g_url == NULL || clients < 1 || total < clients || g_size < 0 || g_window < 1) {
 		fprintf(stderr, "sp_echo: --url URL needed (and -c >= 1, -n >= -c)\n");
 		return 2;
 	}

@@ -58,11 +58,7 @@ void mpsd_changes_drop(mpsd_daemon *d, mpsd_req *r)
 /* Run r's OP_CHANGES again; answer it unless it still waits. */
 static void retry(mpsd_daemon *d, mpsd_req *r, int expired)
 {
-	Mpstore__Result *res = r->results[r->next_op];
-	mpstore__result__init(res);
-	dispatch_exec_setup(d, r, r->rq->ops[r->next_op], res);
-	r->x.expired = expired;
-	if (dispatch_tidy(d, res, dispatch_exec_op(d, r, &r->x)) == MPSD_PARK)
+	if (dispatch_rerun(d, r, expired) == MPSD_PARK)
 		return;
 	unlink_waiter(d, r);
 	dispatch_resumed(d, r);

@@ -12,6 +12,7 @@
 #include <sys/random.h>
 
 #include "clients.h"
+#include "operator.h"
 #include "req.h"
 
 struct mpsd_clients {
@@ -142,6 +143,8 @@ void mpsd_clients_closed(void *arg, uint32_t id)
 	mpsd_store_lock(d->st);
 	mpsd_dispatch_conn_gone(d, id, parked);
 	mpsd_store_unlock(d->st);
+	if (d->mon != NULL)
+		mpsd_monitor_conn_gone(d, id);
 	mpsd_dispatch_rearm(d);
 	free(c);
 }
@@ -188,6 +191,64 @@ void mpsd_clients_set_parked(mpsd_req *r, int on)
 		r->cl->nparked++;
 	else if (r->cl->nparked > 0)
 		r->cl->nparked--;
+}
+
+/* Length of the UTF-8 character at s (1 to 4), 0 when invalid (overlong
+ * forms, surrogates, past U+10FFFF, truncated). */
+static size_t utf8_char(const unsigned char *s)
+{
+	unsigned c = s[0];
+	size_t   n;
+	uint32_t cp;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return n;
+}
+
+int mpsd_clients_hello(mpsd_client *c, const char *name, int64_t pid, char *err, size_t errlen)
+{
+	size_t keep = 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p != '\0';) {
+		size_t n = utf8_char(p);
+		if (n == 0 || *p < 0x20 || *p == 0x7f) {
+			snprintf(err, errlen, "a client name is UTF-8 text without control characters "
+			                      "(byte %zu is not)", (size_t)(p - (const unsigned char *)name));
+			return MPSTORE__STATUS__ERR_INVALID;
+		}
+		if ((size_t)(p - (const unsigned char *)name) + n <= MPSD_CLIENT_NAME_MAX)
+			keep = (size_t)(p - (const unsigned char *)name) + n;
+		p += n;
+	}
+	if (pid < 0 || pid > INT32_MAX) {
+		snprintf(err, errlen, "a client pid is 0 (none) or a process id, not %lld", (long long)pid);
+		return MPSTORE__STATUS__ERR_INVALID;
+	}
+	if (c != NULL) {
+		memcpy(c->name, name, keep);
+		c->name[keep] = '\0';
+		c->hello_pid = pid;
+	}
+	return 0;
 }
 
 void mpsd_clients_foreach(mpsd_clients *cs, void (*fn)(void *arg, mpsd_client *c), void *arg)

@@ -34,10 +34,14 @@ typedef struct mpsd_config {
 	int             no_auth;          /* serve non-loopback addresses without a key */
 	int             pub_no_auth;      /* publish although a key is set */
 	mpsd_limits     limits;           /* --max-memory, --max-containers, --max-elements */
+	const char     *metrics_url;      /* --metrics http://HOST:PORT/PATH, NULL: off */
+	int             metrics_public;   /* ... on a non-loopback host */
 } mpsd_config;
 
 typedef struct mpsd_sessions mpsd_sessions;
 typedef struct mpsd_req      mpsd_req;
+typedef struct mpsd_monitor  mpsd_monitor;
+typedef struct mpsd_metrics  mpsd_metrics;
 
 typedef struct mpsd_daemon {
 	mpsd_config    cfg;
@@ -48,6 +52,10 @@ typedef struct mpsd_daemon {
 	mpsd_clients  *clients;
 	void          *schema;   /* schema registry (schema.c), may be NULL */
 	uint64_t       requests; /* decoded requests so far (OP_STATS) */
+	size_t         largest_request; /* bytes of the largest request body so far */
+	uint64_t       heap_trims;      /* freed memory handed back (clock.c) */
+	mpsd_monitor  *mon;      /* while a connection monitors (operator.h) */
+	mpsd_metrics  *metrics;  /* with --metrics (operator.h) */
 	size_t         parked;   /* requests parked now */
 	int64_t        started_ms;
 	/* timers of the loop */
@@ -113,6 +121,6 @@ void mpsd_notify_heartbeat(mpsd_daemon *d);
 int mpsd_resend_start(mpsd_daemon *d, char *err, size_t errlen);
 
 /* ---- stats.c ---- */
-void mpsd_stats(mpsd_daemon *d, mpsd_exec *x);
+int  mpsd_stats(mpsd_daemon *d, mpsd_exec *x);
 
 #endif

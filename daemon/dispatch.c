@@ -13,6 +13,7 @@
 #include "persist.h"
 #include "dispatch_int.h"
 #include "mpstore/mpstore.h"
+#include "operator.h"
 #include "pack.h"
 #include "req.h"
 #include "session.h"
@@ -45,7 +46,8 @@ static void req_reset(mpsd_req *r)
 	r->results = NULL;
 	r->nres = r->next_op = 0;
 	memset(&r->x, 0, sizeof(r->x));
-	r->writes = r->action = r->succeeded = 0;
+	r->writes = r->action = r->succeeded = r->waited = 0;
+	r->t0_ns = 0;
 	r->action_arg = NULL;
 	r->status = MPSTORE__STATUS__OK;
 	r->error = NULL;
@@ -55,6 +57,8 @@ static void req_reset(mpsd_req *r)
 /* Answer r with m (NULL: no answer) and recycle it. */
 static void reply_req(mpsd_daemon *d, mpsd_req *r, mpsd_msg *m)
 {
+	if (d->metrics != NULL)
+		mpsd_metrics_done(d, r, m != NULL);
 	mpsd_net_reply(d->net, &r->peer, m);
 	mpsd_clients_untrack(r);
 	req_reset(r);
@@ -85,10 +89,12 @@ static void set_parked(mpsd_daemon *d, mpsd_req *r, int on)
 		return;
 	r->parked = on;
 	mpsd_clients_set_parked(r, on);
-	if (on)
+	if (on) {
 		d->parked++;
-	else
+		r->waited = 1;
+	} else {
 		d->parked--;
+	}
 }
 
 /* Answer r (and a re-send waiting on it), recording the answer for re-sends. */
@@ -134,6 +140,8 @@ void mpsd_dispatch_job_done(mpsd_daemon *d, mpsd_job *j)
 	mpsd_req *r = j->owner;
 	mpsd_msg *m = j->reply;
 	j->owner = j->reply = NULL;
+	if (j->status != 0 && j->action == MPSD_ACT_NONE)
+		r->status = (Mpstore__Status)j->status; /* as the reply says (metrics) */
 	if (j->status != 0 || j->action != MPSD_ACT_NONE) {
 		/* a failed commit never says "ok"; an action says how it went */
 		mpsd_msg_free(m);
@@ -144,8 +152,14 @@ void mpsd_dispatch_job_done(mpsd_daemon *d, mpsd_job *j)
 
 /* ---- daemon-level ops (those the store core does not know) ---- */
 
+/* HELLO [name = client name, count = its pid] -> version, lease, facts */
 static int op_hello(mpsd_daemon *d, mpsd_req *r, mpsd_exec *x)
 {
+	const char *name = x->op->name != NULL ? x->op->name : "";
+	char        err[160];
+	if ((name[0] != '\0' || x->op->count != 0) &&
+	    mpsd_clients_hello(r != NULL ? r->cl : NULL, name, x->op->count, err, sizeof(err)) != 0)
+		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_INVALID, "%s", err);
 	Mpstore__Value *v = mpsd_exec_alloc(x, sizeof(*v));
 	if (v == NULL)
 		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "out of memory");
@@ -193,7 +207,10 @@ int dispatch_is_write(mpsd_daemon *d, const Mpstore__Op *op)
 	case MPSTORE__OP_CODE__OP_BACKUP:
 	case MPSTORE__OP_CODE__OP_GET_SCHEMA:
 	case MPSTORE__OP_CODE__OP_CHANGES:
-	case MPSTORE__OP_CODE__OP_STATS: return 0;
+	case MPSTORE__OP_CODE__OP_STATS:
+	case MPSTORE__OP_CODE__OP_CLIENTS:
+	case MPSTORE__OP_CODE__OP_HOLDERS:
+	case MPSTORE__OP_CODE__OP_MONITOR: return 0;
 	default: return mpsd_store_op_writes(d->st, op);
 	}
 }
@@ -243,7 +260,10 @@ int dispatch_exec_op(mpsd_daemon *d, mpsd_req *r, mpsd_exec *x)
 		x->res->revision = mpsd_store_revision(d->st);
 		return 0;
 	case MPSTORE__OP_CODE__OP_CHANGES: return mpsd_changes_op(d, r, x);
-	case MPSTORE__OP_CODE__OP_STATS: mpsd_stats(d, x); return 0;
+	case MPSTORE__OP_CODE__OP_STATS: return mpsd_stats(d, x);
+	case MPSTORE__OP_CODE__OP_CLIENTS: return mpsd_clients_op(d, x);
+	case MPSTORE__OP_CODE__OP_HOLDERS: return mpsd_holders_op(d, x);
+	case MPSTORE__OP_CODE__OP_MONITOR: return mpsd_monitor_op(d, r, x);
 	case MPSTORE__OP_CODE__OP_REGISTER_SCHEMA:
 	case MPSTORE__OP_CODE__OP_GET_SCHEMA:
 		if (mpsd_schema_op == NULL)
@@ -379,6 +399,15 @@ int mpsd_dispatch_resume(void *owner, mpsd_waiter *w, int expired)
 	return rv;
 }
 
+int dispatch_rerun(mpsd_daemon *d, mpsd_req *r, int expired)
+{
+	Mpstore__Result *res = r->results[r->next_op];
+	mpstore__result__init(res);
+	dispatch_exec_setup(d, r, r->rq->ops[r->next_op], res);
+	r->x.expired = expired;
+	return dispatch_tidy(d, res, dispatch_exec_op(d, r, &r->x));
+}
+
 void dispatch_resumed(mpsd_daemon *d, mpsd_req *r)
 {
 	set_parked(d, r, 0);
@@ -396,6 +425,8 @@ void mpsd_dispatch_drop(void *owner)
 	mpsd_daemon *d = r->d;
 	r->x.w = NULL; /* the store frees the waiter */
 	mpsd_changes_drop(d, r);
+	if (d->mon != NULL)
+		mpsd_monitor_drop(d, r);
 	set_parked(d, r, 0);
 	if (r->rq != NULL && r->rq->client_id != 0) {
 		mpsd_session *s = mpsd_session_find(d->sess, r->rq->client_id);
@@ -517,6 +548,7 @@ static void run_request(mpsd_daemon *d, mpsd_req *r)
 
 static void refuse(mpsd_daemon *d, mpsd_req *r, uint64_t id, Mpstore__Status st, const char *msg)
 {
+	r->status = st;
 	reply_req(d, r, mpsd_pack_error(id, st, msg));
 }
 
@@ -531,6 +563,8 @@ void mpsd_dispatch_request(void *arg, const mpsd_peer *from, const uint8_t *body
 		return;
 	}
 	r->peer = peer;
+	if (d->metrics != NULL)
+		r->t0_ns = mpsd_metrics_now();
 	mpsd_clients_track(d, r);
 	char msg[256];
 	if (flags & MPSD_NET_OVER_LIMIT) {
@@ -555,6 +589,10 @@ void mpsd_dispatch_request(void *arg, const mpsd_peer *from, const uint8_t *body
 	}
 	r->rq = rq;
 	d->requests++;
+	if (len > d->largest_request)
+		d->largest_request = len;
+	if (d->mon != NULL)
+		mpsd_monitor_record(d, r);
 	if (r->cl != NULL) {
 		r->cl->requests++;
 		r->cl->last_ms = mpsd_now_ms();

@@ -22,6 +22,7 @@
 #include "clients.h"
 #include "daemon.h"
 #include "mpstore/mpstore.h"
+#include "operator.h"
 #include "req.h"
 #include "session.h"
 
@@ -64,8 +65,9 @@ static void usage(FILE *f)
 	    "  --max-message BYTES   largest request accepted (default 16777216)\n"
 	    "  --max-clients N       request connections at once (default 10000); one\n"
 	    "                        more is answered ERR_LIMIT and closed\n"
-	    "  --max-client-buffer BYTES  replies queued on one connection that is not\n"
-	    "                        reading them, before it is closed (default 67108864)\n"
+	    "  --max-client-buffer BYTES  replies queued on one connection beyond what its\n"
+	    "                        socket takes, before it is closed; bounds one reply\n"
+	    "                        too (default 268435456)\n"
 	    "  --max-subscribers N   notification subscribers at once (default 1000)\n"
 	    "  --max-subscriber-buffer BYTES  notifications queued for one subscriber;\n"
 	    "                        past it, it loses messages (default 8388608)\n"
@@ -94,6 +96,9 @@ static void usage(FILE *f)
 	    "  --tls-client-ca FILE  require client certificates signed by this CA\n"
 	    "  --contexts N          tls+tcp:// requests received at once (default 64)\n"
 	    "\n"
+	    "  --metrics URL         serve Prometheus metrics at http://HOST:PORT/PATH\n"
+	    "                        (a loopback HOST; docs/operations.md)\n"
+	    "  --metrics-public      allow --metrics on a non-loopback address\n"
 	    "  --schema FILE.pb      load a descriptor set (protoc --include_imports -o)\n"
 	    "  -v, --verbose         log connections, sessions and more\n"
 	    "  --ping URL            check that a daemon answers at URL (exit 0) and exit\n"
@@ -352,6 +357,11 @@ static int parse_args(int argc, char **argv, mpsd_config *c)
 			c->no_auth = 1;
 		} else if (strcmp(a, "--pub-no-auth") == 0) {
 			c->pub_no_auth = 1;
+		} else if (strcmp(a, "--metrics") == 0) {
+			NEED();
+			c->metrics_url = v[0] != '\0' ? v : NULL;
+		} else if (strcmp(a, "--metrics-public") == 0) {
+			c->metrics_public = 1;
 		} else if (strcmp(a, "--tls-client-ca") == 0) {
 			NEED();
 			c->net.tls_client_ca = v;
@@ -447,6 +457,7 @@ static void on_signal(uv_signal_t *sig, int signum)
 	mpsd_net_run_posts(d->net);   /* ... and answered */
 	mpsd_notify_drain(d);
 	mpsd_clock_stop(d);
+	mpsd_metrics_stop(d);
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	mpsd_net_close(d->net);       /* the last replies written if they can be */
@@ -519,7 +530,7 @@ int main(int argc, char **argv)
 	c->net.max_msg = 16u << 20;
 	c->net.tls_contexts = 64;
 	c->net.max_clients = 10000;
-	c->net.max_client_buffer = 64u << 20;
+	c->net.max_client_buffer = 256u << 20;
 	c->net.max_subscribers = 1000;
 	c->net.max_subscriber_buffer = 8u << 20;
 	c->net.subscriber_timeout_ms = 10000;
@@ -584,6 +595,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mpstored: %s\n", err);
 		return 1;
 	}
+	if (mpsd_metrics_start(&d, err, sizeof(err)) != 0) {
+		fprintf(stderr, "mpstored: %s\n", err);
+		mpsd_net_close(d.net);
+		mpsd_net_free(d.net);
+		return 1;
+	}
 	d.st = mpsd_store_alloc();
 	d.sess = mpsd_sessions_alloc();
 	d.clients = mpsd_clients_alloc();
@@ -595,6 +612,7 @@ int main(int argc, char **argv)
 	mpsd_store_set_limits(d.st, &c->limits);
 	if (mpsd_schema_start != NULL && mpsd_schema_start(&d, err, sizeof(err)) != 0) {
 		fprintf(stderr, "mpstored: %s\n", err);
+		mpsd_metrics_stop(&d); /* its listener too, or the loop never ends */
 		mpsd_net_close(d.net);
 		mpsd_net_free(d.net);
 		return 1;
@@ -604,6 +622,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "mpstored: %s\n", err);
 		mpsd_commit_stop(d.commit);
 		mpsd_commit_free(d.commit);
+		mpsd_metrics_stop(&d);
 		mpsd_net_close(d.net);
 		mpsd_net_free(d.net);
 		return 1;
@@ -623,6 +642,8 @@ int main(int argc, char **argv)
 	mpsd_net_run(d.net);
 
 	mpsd_net_free(d.net);
+	mpsd_monitor_stop(&d);
+	mpsd_metrics_free(&d);
 	mpsd_commit_free(d.commit);
 	if (mpsd_schema_stop != NULL)
 		mpsd_schema_stop(&d);

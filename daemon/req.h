@@ -20,6 +20,8 @@ struct mpsd_req {
 	mpsd_req    *cl_prev, *cl_next;
 	mpsd_req    *next_free;
 	int          parked;           /* counted in cl's and d's parked */
+	int          waited;           /* was parked (not in the latency metric) */
+	int64_t      t0_ns;            /* arrived at (metrics only) */
 	int          chg_wait;         /* a waiting OP_CHANGES (changes.c) */
 	int64_t      chg_deadline;
 	mpsd_req    *cw_prev, *cw_next;

@@ -529,7 +529,7 @@ static Mpstore__ContainerInfo *dec_info(rd *r, const uint8_t *p, size_t len)
 	int      rv;
 	uint64_t v = 0;
 	while ((rv = next_field(&in, &f)) == 1) {
-		if (f.num >= 2 && f.num <= 8 && f.num != 5 && d_varint(&f, &v) != 0)
+		if (f.num >= 2 && f.num <= 9 && f.num != 5 && d_varint(&f, &v) != 0)
 			return NULL;
 		switch (f.num) {
 		case 1: if (d_str(r, &f, &c->name) != 0) return NULL; break;
@@ -540,6 +540,7 @@ static Mpstore__ContainerInfo *dec_info(rd *r, const uint8_t *p, size_t len)
 		case 6: c->length = (int64_t)v; break;
 		case 7: c->revision = v; break;
 		case 8: c->capacity = (int64_t)v; break;
+		case 9: c->memory = (int64_t)v; break;
 		default: break;
 		}
 	}
@@ -593,6 +594,60 @@ Mpstore__Change *mpw_change_unpack(ProtobufCAllocator *al, size_t len, const uin
 	return dec_change(&r, data, len);
 }
 
+static Mpstore__Party *dec_party(rd *r, const uint8_t *p, size_t len)
+{
+	Mpstore__Party *c = a_alloc(r, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	mpstore__party__init(c);
+	rd       in = {p, p + len, r->al, r->why};
+	fld      f;
+	int      rv;
+	uint64_t v = 0;
+	while ((rv = next_field(&in, &f)) == 1) {
+		int str = f.num == 3 || f.num == 6 || f.num == 16;
+		if (f.num >= 1 && f.num <= 17 && !str && d_varint(&f, &v) != 0)
+			return NULL;
+		switch (f.num) {
+		case 1: c->conn = (uint32_t)v; break;
+		case 2: c->client_id = v; break;
+		case 3: if (d_str(r, &f, &c->name) != 0) return NULL; break;
+		case 4: c->pid = (int64_t)v; break;
+		case 5: c->peer_pid = (int64_t)v; break;
+		case 6: if (d_str(r, &f, &c->addr) != 0) return NULL; break;
+		case 7: c->age_ms = (int64_t)v; break;
+		case 8: c->idle_ms = (int64_t)v; break;
+		case 9: c->requests = v; break;
+		case 10: c->parked = (int64_t)v; break;
+		case 11: c->token = v; break;
+		case 12: c->count = (int64_t)v; break;
+		case 13: c->timeout_ms = (int64_t)v; break;
+		case 14: c->remaining_ms = (int64_t)v; break;
+		case 15: c->op = (Mpstore__OpCode)v; break;
+		case 16: if (d_str(r, &f, &c->container) != 0) return NULL; break;
+		case 17: c->kind = (Mpstore__Kind)v; break;
+		default: break;
+		}
+	}
+	return rv == 0 ? c : NULL;
+}
+
+/* a repeated Party field: an array of cnt pointers, filled in order */
+static int d_parties_init(rd *r, Mpstore__Party ***arr, size_t n)
+{
+	*arr = (Mpstore__Party **)d_array(r, n);
+	return n == 0 || *arr != NULL ? 0 : -1;
+}
+
+static int d_party_add(rd *r, const fld *f, Mpstore__Party **arr, size_t *n)
+{
+	WANT(f, WT_LEN);
+	if (arr == NULL || (arr[*n] = dec_party(r, f->d, f->len)) == NULL)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
 static Mpstore__Result *dec_result(rd *r, Mpstore__Result *res, const uint8_t *p, size_t len)
 {
 	size_t cnt[32];
@@ -603,7 +658,10 @@ static Mpstore__Result *dec_result(rd *r, Mpstore__Result *res, const uint8_t *p
 		return NULL;
 	res->containers = (Mpstore__ContainerInfo **)d_array(r, cnt[11]);
 	res->changes = (Mpstore__Change **)d_array(r, cnt[12]);
-	if ((cnt[11] && res->containers == NULL) || (cnt[12] && res->changes == NULL))
+	if ((cnt[11] && res->containers == NULL) || (cnt[12] && res->changes == NULL) ||
+	    d_parties_init(r, &res->holders, cnt[14]) != 0 ||
+	    d_parties_init(r, &res->waiters, cnt[15]) != 0 ||
+	    d_parties_init(r, &res->clients, cnt[16]) != 0)
 		return NULL;
 	rd       in = {p, p + len, r->al, r->why};
 	fld      f;
@@ -635,6 +693,9 @@ static Mpstore__Result *dec_result(rd *r, Mpstore__Result *res, const uint8_t *p
 			if (d_info(r, &f, &res->info) != 0)
 				return NULL;
 			break;
+		case 14: if (d_party_add(r, &f, res->holders, &res->n_holders) != 0) return NULL; break;
+		case 15: if (d_party_add(r, &f, res->waiters, &res->n_waiters) != 0) return NULL; break;
+		case 16: if (d_party_add(r, &f, res->clients, &res->n_clients) != 0) return NULL; break;
 		default: break;
 		}
 	}

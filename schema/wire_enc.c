@@ -258,6 +258,7 @@ int mpw_request(mpw_buf *b, const Mpstore__Request *m)
 
 static void enc_info(mpw_buf *b, const Mpstore__ContainerInfo *c)
 {
+	f_i64(b, 9, c->memory);
 	f_i64(b, 8, c->capacity);
 	f_u64(b, 7, c->revision);
 	f_i64(b, 6, c->length);
@@ -298,8 +299,45 @@ int mpw_change(mpw_buf *b, const Mpstore__Change *m)
 	return b->oom ? -1 : 0;
 }
 
+static void enc_party(mpw_buf *b, const Mpstore__Party *p)
+{
+	f_enum(b, 17, (int)p->kind);
+	f_str(b, 16, p->container);
+	f_enum(b, 15, (int)p->op);
+	f_i64(b, 14, p->remaining_ms);
+	f_i64(b, 13, p->timeout_ms);
+	f_i64(b, 12, p->count);
+	f_u64(b, 11, p->token);
+	f_i64(b, 10, p->parked);
+	f_u64(b, 9, p->requests);
+	f_i64(b, 8, p->idle_ms);
+	f_i64(b, 7, p->age_ms);
+	f_str(b, 6, p->addr);
+	f_i64(b, 5, p->peer_pid);
+	f_i64(b, 4, p->pid);
+	f_str(b, 3, p->name);
+	f_u64(b, 2, p->client_id);
+	f_u64(b, 1, p->conn);
+}
+
+static void f_parties(mpw_buf *b, uint32_t f, Mpstore__Party *const *v, size_t n)
+{
+	for (size_t i = n; i-- > 0;) {
+		if (v[i] == NULL)
+			continue;
+		size_t mark = mpw_len(b);
+		enc_party(b, v[i]);
+		close_msg(b, f, mark);
+	}
+}
+
 static void enc_result(mpw_buf *b, const Mpstore__Result *r)
 {
+	if ((r->n_clients | r->n_waiters | r->n_holders) != 0) { /* operators' ops only */
+		f_parties(b, 16, r->clients, r->n_clients);
+		f_parties(b, 15, r->waiters, r->n_waiters);
+		f_parties(b, 14, r->holders, r->n_holders);
+	}
 	f_info(b, 13, r->info);
 	for (size_t i = r->n_changes; i-- > 0;) {
 		if (r->changes[i] == NULL)

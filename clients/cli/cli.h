@@ -27,6 +27,7 @@
 #define CLI_O_FROM     0x0200u
 #define CLI_O_COUNT    0x0400u
 #define CLI_O_PUB      0x0800u
+#define CLI_O_CONTAINERS 0x1000u
 
 typedef struct cli_opts {
 	const char *url;
@@ -133,6 +134,14 @@ int cli_txn(mps_client *c, const cli_opts *o);
 int cli_split(char *s, char **tok, int max);
 /* repl.c: set by SIGINT in the interactive mode (watch stops on it). */
 extern volatile sig_atomic_t cli_interrupted;
+/* admin.c: info [SECTION] (the daemon's, by sections), clients, holders
+ * NAME, monitor. cli_is_section: whether word names an info section. */
+extern const char *const cli_info_sections[];
+int cli_is_section(const char *word);
+int cli_info_daemon(mps_client *c, const cli_opts *o, const char *section);
+int cli_clients(mps_client *c, int argc);
+int cli_holders(mps_client *c, int argc, char **argv);
+int cli_monitor(mps_client *c, const cli_opts *o, int argc);
 /* watch.c: mpstore watch (argv[0] = "watch"). */
 int cli_watch(mps_client *c, const cli_opts *o, int argc, char **argv);
 

@@ -34,7 +34,14 @@ static const cli_cmd cmds[] = {
 	    "mpstore create work queue --maxsize 100\nmpstore create start barrier --parties 3\n"
 	    "mpstore create pool semaphore --value 4\n"
 	    "mpstore create ages dict int64 --key-type string\n"},
-	{"info", "NAME", 0, "a container's kind, types, length and revision as JSON", "",
+	{"info", "[SECTION|NAME] [--containers]", CLI_O_CONTAINERS,
+	    "the daemon's state by sections, or a container's as JSON",
+	    "Without NAME: the daemon, in sections (server, clients, memory, persistence,\n"
+	    "watch, limits), one key=value per line, like Redis's INFO; SECTION prints\n"
+	    "one. --containers adds every container's memory, largest first.\n"
+	    "With NAME (a word that is not a section): the container's kind, types,\n"
+	    "length, revision and capacity as JSON.\n",
+	    "mpstore info\nmpstore info persistence\nmpstore info memory --containers\n"
 	    "mpstore info jobs\n"},
 	{"del", "NAME [KEY|INDEX]", 0, "delete a container, a dict key or a list element",
 	    "Without KEY the container itself is deleted; with one, a dict key (or a\n"
@@ -127,7 +134,27 @@ static const cli_cmd cmds[] = {
 	    "NAME is a file name, not a path: the daemon creates it, never over an existing\n"
 	    "file, in the directory it was started with (mpstored --backup-dir DIR).\n",
 	    "mpstore backup mpstore-2026-12-05.db\n"},
-	{"stats", "", 0, "the daemon's statistics, one key=value per line", "", "mpstore stats\n"},
+	{"stats", "", 0, "the daemon's statistics, one key=value per line",
+	    "The lines of `mpstore info` without their sections.\n", "mpstore stats\n"},
+	{"clients", "", 0, "one line per connection: who, since when, what it holds",
+	    "id (the connection), name and pid (from the client's hello), session (its\n"
+	    "client id, as watch shows lock owners), addr, age and\n"
+	    "idle (seconds), requests, parked (requests waiting in blocking ops) and\n"
+	    "holds: the locks, rlocks, condition locks and semaphore units its session\n"
+	    "holds, each as NAME(kind,depth|units=N,token=T). A value with a space,\n"
+	    "quote, comma, '=' or parenthesis prints as a JSON string.\n",
+	    "mpstore clients\n"},
+	{"holders", "NAME", 0, "who holds a lock, rlock, semaphore or condition, and who waits",
+	    "A summary line, then one line per holder (oldest grant first: client id,\n"
+	    "name, pid, fencing token, depth or units, held for how many seconds) and\n"
+	    "per waiter in line order (the op, waiting for how long, its timeout and\n"
+	    "what is left of it). Any container: queues, events, barriers have waiters.\n",
+	    "mpstore holders deploy\nmpstore holders work\n"},
+	{"monitor", "[--count N]", CLI_O_COUNT, "print every request the daemon receives",
+	    "One line per request as the daemon receives it: the time (seconds since\n"
+	    "1970), [connection name pid], then its ops. Until interrupted, or N lines\n"
+	    "with --count. A monitor that falls behind is told how many it missed.\n",
+	    "mpstore monitor\nmpstore monitor --count 10\n"},
 	{"watch", "NAME|PREFIX* [--from REV] [--count N] [--pub URL]",
 	    CLI_O_FROM | CLI_O_COUNT | CLI_O_PUB, "print changes as JSON lines until interrupted",
 	    "NAME is one container, PREFIX* every container whose name starts with\n"

@@ -400,6 +400,7 @@ static const struct {
 	{"--key-type", CLI_O_KEYTYPE, 1}, {"--declared", CLI_O_DECLARED, 0}, {"--if", CLI_O_TXN, 1},
 	{"--then", CLI_O_TXN, 1}, {"--else", CLI_O_TXN, 1}, {"--token", CLI_O_TOKEN, 1},
 	{"--from", CLI_O_FROM, 1}, {"--count", CLI_O_COUNT, 1}, {"--pub", CLI_O_PUB, 1},
+	{"--containers", CLI_O_CONTAINERS, 0},
 	{"--help", 0, 0}, {"--version", 0, 0},
 };
 #define NOPTS (sizeof(opt_defs) / sizeof(opt_defs[0]))
@@ -537,7 +538,20 @@ cli_run(mps_client *c, cli_opts *o, int argc, char **argv)
 	} else if (strcmp(cmd, "create") == 0) {
 		return cmd_create(c, o, argc, argv);
 	} else if (strcmp(cmd, "info") == 0) {
+		if (argc == 1 || (argc == 2 && cli_is_section(argv[1]))) {
+			return cli_info_daemon(c, o, argc == 2 ? argv[1] : NULL);
+		}
+		if (o->given & CLI_O_CONTAINERS) {
+			return cli_fail(MPS_ERR_INVALID, "--containers goes with `mpstore info [memory]`, "
+			                                 "not with a container's info");
+		}
 		return cmd_info(c, argc, argv);
+	} else if (strcmp(cmd, "clients") == 0) {
+		return cli_clients(c, argc);
+	} else if (strcmp(cmd, "holders") == 0) {
+		return cli_holders(c, argc, argv);
+	} else if (strcmp(cmd, "monitor") == 0) {
+		return cli_monitor(c, o, argc);
 	} else if (strcmp(cmd, "set-event") == 0 || strcmp(cmd, "clear-event") == 0) {
 		return cmd_event(c, argc, argv, cmd[0] == 's');
 	} else if (strcmp(cmd, "wait") == 0) {

@@ -191,8 +191,12 @@ static void write_group(mpsd_commit *cm, mpsd_job *list, size_t n)
 				recs[k++] = (mpsp_rec){c->rev, c->name, c->kind, c->data, c->len};
 			}
 		na = group_answers(list, ans, prune, &np);
+		int64_t t0 = mpsd_hist_now_ns();
 		rv = mpsp_log_append(cm->db, recs, n, mpsd_store_token(cm->st), ans, na, prune, np, err,
 		    sizeof(err));
+		int64_t ns = mpsd_hist_now_ns() - t0;
+		__atomic_add_fetch(&cm->commit_ns, (uint64_t)ns, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&cm->commit_hist[mpsd_hist_bucket(ns)], 1, __ATOMIC_RELAXED);
 	}
 	free(recs);
 	free(ans);
@@ -398,6 +402,11 @@ void mpsd_commit_stats_get(mpsd_commit *cm, mpsd_commit_stats *st)
 	st->committed_changes = __atomic_load_n(&cm->committed_changes, __ATOMIC_RELAXED);
 	st->batches = __atomic_load_n(&cm->batches, __ATOMIC_RELAXED);
 	st->wal_syncs = __atomic_load_n(&cm->wal_syncs, __ATOMIC_RELAXED);
+	st->commit_ns = __atomic_load_n(&cm->commit_ns, __ATOMIC_RELAXED);
+	for (int i = 0; i < MPSD_HIST_N; i++)
+		st->commit_hist[i] = __atomic_load_n(&cm->commit_hist[i], __ATOMIC_RELAXED);
+	st->wal_sync_ns = __atomic_load_n(&cm->wal_sync_ns, __ATOMIC_RELAXED);
+	st->snapshot_time = __atomic_load_n(&cm->snap_wall, __ATOMIC_RELAXED);
 	st->snapshot_rev = cm->snap_rev;
 	st->has_db = cm->db != NULL;
 	pthread_mutex_lock(&cm->h.mtx);

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hist.h"
 #include "store.h"
 
 typedef enum mpsd_durability {
@@ -155,6 +156,11 @@ typedef struct mpsd_commit_stats {
 	size_t   history_changes;
 	size_t   history_bytes;
 	int      has_db;
+	/* for operators (docs/operations.md) */
+	uint64_t commit_ns;                 /* time spent writing batches to the log */
+	uint64_t commit_hist[MPSD_HIST_N];  /* batches written, by how long they took */
+	uint64_t wal_sync_ns;               /* time spent in WAL syncs (log mode) */
+	int64_t  snapshot_time;             /* wall clock (s) of the last snapshot written, 0: none yet */
 } mpsd_commit_stats;
 void mpsd_commit_stats_get(mpsd_commit *cm, mpsd_commit_stats *st);
 

@@ -49,6 +49,9 @@ struct mpsd_commit {
 	uint64_t            snap_rev;
 	uint64_t            committed_changes; /* atomic */
 	uint64_t            batches;           /* atomic: walsync.c reads it */
+	uint64_t            commit_ns;         /* atomic, as the next three (stats) */
+	uint64_t            commit_hist[MPSD_HIST_N];
+	int64_t             snap_wall;
 	int                 in_snapshot; /* do_snapshot runs: snapshot requests wait */
 	hist                h;
 	/* after a failed write or sync */
@@ -62,6 +65,7 @@ struct mpsd_commit {
 	pthread_mutex_t wmtx;
 	pthread_cond_t  wcond;
 	uint64_t        wal_syncs; /* atomic */
+	uint64_t        wal_sync_ns; /* atomic */
 };
 
 /* commit.c */

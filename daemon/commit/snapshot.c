@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "commit_int.h"
 
@@ -110,6 +111,7 @@ int do_snapshot(mpsd_commit *cm, char *err, size_t errlen)
 	if (rv == 0) {
 		cm->snap_rev = rev;
 		cm->changes_since_snap = 0;
+		__atomic_store_n(&cm->snap_wall, (int64_t)time(NULL), __ATOMIC_RELAXED);
 	}
 out:
 	cm->in_snapshot = 0;

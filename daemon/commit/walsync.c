@@ -35,7 +35,10 @@ static void *walsync_main(void *arg)
 		uint64_t b = __atomic_load_n(&cm->batches, __ATOMIC_ACQUIRE);
 		if (b != synced && !failed) {
 			char err[512];
+			int64_t t0 = mpsd_hist_now_ns();
 			if (mpsp_wal_sync(cm->db, err, sizeof(err)) == 0) {
+				__atomic_add_fetch(&cm->wal_sync_ns, (uint64_t)(mpsd_hist_now_ns() - t0),
+				    __ATOMIC_RELAXED);
 				synced = b;
 				__atomic_add_fetch(&cm->wal_syncs, 1, __ATOMIC_RELAXED);
 			} else {

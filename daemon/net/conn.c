@@ -7,9 +7,11 @@
  * as bytes arrive (a length prefix alone reserves nothing) up to one
  * frame of at most max_msg; a request longer than that is skipped as it
  * arrives and answered with an error; replies queue up to
- * max_client_buffer, past which the connection is closed; and reading
- * stops while a connection's replies are not being read, so a client that
- * sends without reading is slowed down by TCP, not buffered.
+ * max_client_buffer beyond what the socket takes, past which the
+ * connection is closed (so one reply larger than the bound plus the
+ * socket's buffer closes it too, as Redis's hard output limit does); and
+ * reading stops while a connection's replies are not being read, so a
+ * client that sends without reading is slowed down by TCP, not buffered.
  *
  * A connection's memory is freed when its handle has closed and no
  * request of it is still unanswered (refs).
@@ -46,6 +48,7 @@ void conn_unref(mpsd_conn *c)
 {
 	if (--c->refs > 0)
 		return;
+	c->net->st.buffers_freed += c->rcap + sizeof(*c);
 	free(c->rbuf);
 	free(c);
 }
@@ -111,6 +114,8 @@ static void bad_frame(mpsd_conn *c)
 
 /* ---- output ---- */
 
+static int write_out(mpsd_conn *c);
+
 void conn_queue(mpsd_conn *c, mpsd_msg *m, pubframe *pf, const uint8_t *frame, size_t len)
 {
 	mpsd_net *n = c->net;
@@ -137,14 +142,20 @@ void conn_queue(mpsd_conn *c, mpsd_msg *m, pubframe *pf, const uint8_t *frame, s
 		c->qhead = q;
 	c->qtail = q;
 	c->qbytes += len;
+	if (!c->sub && conn_queued(c) > n->cfg.max_client_buffer) {
+		/* past the bound: what the socket takes now does not count;
+		 * what it will not take is not being read, and goes */
+		if (write_out(c) != 0)
+			return;
+		if (conn_queued(c) > n->cfg.max_client_buffer) {
+			n->st.clients_dropped++;
+			conn_close(c); /* give the memory back */
+			return;
+		}
+	}
 	size_t queued = conn_queued(c);
 	if (!c->sub && queued > n->st.client_buffer_peak)
 		n->st.client_buffer_peak = queued;
-	if (!c->sub && queued > n->cfg.max_client_buffer) {
-		n->st.clients_dropped++;
-		conn_close(c); /* its replies are not being read: give the memory back */
-		return;
-	}
 	if (!c->in_flush) {
 		c->in_flush = 1;
 		c->refs++;
@@ -222,8 +233,8 @@ static void write_later(mpsd_conn *c)
 }
 
 /* Write c's queue: straight away while the socket takes it (one writev per
- * up to MAX_IOV frames), the rest through libuv. */
-static void conn_write(mpsd_conn *c)
+ * up to MAX_IOV frames), the rest through libuv. 0, or -1 when c closed. */
+static int write_out(mpsd_conn *c)
 {
 	while (c->qhead != NULL && c->inflight == 0) {
 		uv_buf_t bufs[MAX_IOV];
@@ -238,7 +249,7 @@ static void conn_write(mpsd_conn *c)
 			break;
 		if (w < 0) {
 			conn_close(c);
-			return;
+			return -1;
 		}
 		size_t done = (size_t)w;
 		c->qbytes -= done;
@@ -260,7 +271,12 @@ static void conn_write(mpsd_conn *c)
 	}
 	if (c->qhead != NULL)
 		write_later(c);
-	if (c->state == CONN_CLOSING)
+	return c->state == CONN_CLOSING ? -1 : 0;
+}
+
+static void conn_write(mpsd_conn *c)
+{
+	if (write_out(c) != 0)
 		return;
 	if (c->close_when_written && c->qhead == NULL && c->inflight == 0) {
 		conn_close(c);
@@ -402,6 +418,7 @@ static int take_frames(mpsd_conn *c)
 		c->rlen -= pos;
 	}
 	if (c->rlen == 0 && c->rcap > 4 * READ_CHUNK) { /* a big frame is done */
+		c->net->st.buffers_freed += c->rcap;
 		free(c->rbuf);
 		c->rbuf = NULL;
 		c->rcap = 0;

@@ -192,17 +192,22 @@ size_t mpsd_net_subscribers(const mpsd_net *n)
 	return n->nsubs + tls_subscribers(n);
 }
 
+uint64_t mpsd_net_buffers_freed(const mpsd_net *n) { return n->st.buffers_freed; }
+
 void mpsd_net_stats_get(const mpsd_net *n, mpsd_net_stats *st)
 {
 	*st = n->st;
 	st->clients = n->nclients;
 	st->subscribers = mpsd_net_subscribers(n);
 	st->client_buffer = st->subscriber_buffer = 0;
+	st->client_buffer_max = st->subscriber_buffer_max = 0;
 	for (const mpsd_conn *c = n->conns; c != NULL; c = c->next) {
-		if (c->sub)
-			st->subscriber_buffer += conn_queued(c);
-		else
-			st->client_buffer += conn_queued(c);
+		size_t q = conn_queued(c);
+		size_t *sum = c->sub ? &st->subscriber_buffer : &st->client_buffer;
+		size_t *max = c->sub ? &st->subscriber_buffer_max : &st->client_buffer_max;
+		*sum += q;
+		if (q > *max)
+			*max = q;
 	}
 }
 

@@ -162,12 +162,16 @@ typedef struct mpsd_net_stats {
 	size_t   client_buffer_peak; /* largest queue of one connection seen */
 	size_t   subscribers;
 	size_t   subscriber_buffer; /* bytes queued to subscribers now */
+	size_t   client_buffer_max, subscriber_buffer_max; /* the most one connection has queued now */
 	uint64_t pub_messages;
 	uint64_t pub_dropped;      /* messages a full subscriber lost */
 	uint64_t subscribers_dropped; /* closed for staying full */
 	uint64_t frames_in, frames_out;
+	uint64_t buffers_freed;    /* bytes of connections' read buffers given back */
 } mpsd_net_stats;
 void mpsd_net_stats_get(const mpsd_net *n, mpsd_net_stats *st);
+/* stats' buffers_freed alone (no walk over the connections) */
+uint64_t mpsd_net_buffers_freed(const mpsd_net *n);
 
 /*
  * Describe the connections (for `mpstore clients`): fn is called for each

@@ -43,6 +43,17 @@ typedef struct mpsd_opdef {
  * and is valid only during the call. Non-zero stops the dump. */
 typedef int (*mpsd_emit_fn)(void *arg, const Mpstore__Change *ch);
 
+/* One holder of a container, for operators (OP_HOLDERS, OP_CLIENTS): the
+ * session, what it holds (lock depth or semaphore units), the fencing
+ * token of its grant and since when (mpsd_now_ms). */
+typedef struct mpsd_holder {
+	uint64_t session;
+	int64_t  count;
+	uint64_t token;
+	int64_t  since_ms;
+} mpsd_holder;
+typedef void (*mpsd_holder_fn)(void *arg, const mpsd_holder *h);
+
 struct mpsd_kind {
 	Mpstore__Kind     kind;
 	const char       *name;  /* "list", as on the CLI */
@@ -75,6 +86,10 @@ struct mpsd_kind {
 	/* The session died or its lease expired: release what it holds
 	 * (emitting changes through x) so waiters can proceed. May be NULL. */
 	void (*session_gone)(mpsd_exec *x, mpsd_container *c, uint64_t session_id);
+
+	/* Report every session that holds something in c (fn once each, in
+	 * no particular order). NULL for kinds nothing is held in. */
+	void (*holders)(const mpsd_container *c, mpsd_holder_fn fn, void *arg);
 };
 
 struct mpsd_container {

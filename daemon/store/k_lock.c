@@ -137,7 +137,7 @@ int mpsd_lock_emit(mpsd_exec *x, mpsd_container *c, const mpsd_lockst *l)
 
 int mpsd_lock_grant(mpsd_exec *x, mpsd_container *c, mpsd_lockst *l, int64_t depth)
 {
-	mpsd_lockst nl = {x->session_id, depth, mpsd_exec_token(x)};
+	mpsd_lockst nl = {x->session_id, depth, mpsd_exec_token(x), mpsd_now_ms()};
 	int         rv;
 
 	if ((rv = mpsd_lock_emit(x, c, &nl)) != 0)
@@ -218,7 +218,7 @@ int mpsd_lock_op_release(mpsd_exec *x, mpsd_container *c)
 static int lock_op_release_token(mpsd_exec *x, mpsd_container *c)
 {
 	mpsd_lockst *l  = lock_st(c);
-	mpsd_lockst  nl = {0, 0, l->token};
+	mpsd_lockst  nl = {0, 0, l->token, 0};
 	int          rv;
 
 	if (l->owner == 0 || x->op->count <= 0 || (uint64_t)x->op->count != l->token)
@@ -295,6 +295,8 @@ int mpsd_lock_apply(mpsd_container *c, const Mpstore__Change *ch, char *err, siz
 	l->token = mpsd_sync_get64(b + 16);
 	if (resync && mpsd_sync_get64(b + MPSD_LOCKST_SIZE) == mpsd_sync_run_id() &&
 	    mpsd_sync_get64(b) != 0 && (int64_t)mpsd_sync_get64(b + 8) > 0) {
+		if (l->owner != mpsd_sync_get64(b))
+			l->since_ms = mpsd_now_ms(); /* a rollback gave it back: since is unknown */
 		l->owner = mpsd_sync_get64(b);
 		l->depth = (int64_t)mpsd_sync_get64(b + 8);
 	} else {
@@ -307,13 +309,22 @@ int mpsd_lock_apply(mpsd_container *c, const Mpstore__Change *ch, char *err, siz
 void mpsd_lock_session_gone(mpsd_exec *x, mpsd_container *c, uint64_t sid)
 {
 	mpsd_lockst *l  = lock_st(c);
-	mpsd_lockst  nl = {0, 0, l->token};
+	mpsd_lockst  nl = {0, 0, l->token, 0};
 
 	if (l->owner != sid)
 		return;
 	/* released even if the record cannot be made: holders must not leak */
 	mpsd_lock_emit(x, c, &nl);
 	*l = nl;
+}
+
+void mpsd_lock_holders(const mpsd_container *c, mpsd_holder_fn fn, void *arg)
+{
+	const mpsd_lockst *l = lock_st(c);
+	mpsd_holder        h = {l->owner, l->depth, l->token, l->since_ms};
+
+	if (l->owner != 0)
+		fn(arg, &h);
 }
 
 static const mpsd_opdef lock_ops[] = {
@@ -337,6 +348,7 @@ const mpsd_kind mpsd_kind_lock = {
 	.dump         = mpsd_lock_dump,
 	.apply        = mpsd_lock_apply,
 	.session_gone = mpsd_lock_session_gone,
+	.holders      = mpsd_lock_holders,
 };
 
 const mpsd_kind mpsd_kind_rlock = {
@@ -351,4 +363,5 @@ const mpsd_kind mpsd_kind_rlock = {
 	.dump         = mpsd_lock_dump,
 	.apply        = mpsd_lock_apply,
 	.session_gone = mpsd_lock_session_gone,
+	.holders      = mpsd_lock_holders,
 };

@@ -179,6 +179,53 @@ static void test_rlock_depth(void **state)
 	mpsd_store_free(st);
 }
 
+/* Operators see who holds (session, depth, token, since when) and who
+ * waits, since when and until when (OP_HOLDERS). */
+static void test_lock_holders(void **state)
+{
+	mpsd_store     *st = mpsd_store_alloc();
+	Mpstore__Result r;
+	ks_holders      h;
+	tu_call        *w = ks_call();
+
+	for (int kind = 0; kind < 2; kind++) {
+		const char *name = kind ? "C" : "R";
+		ks_create(st, NULL, name, kind ? MPSTORE__KIND__KIND_CONDITION : RLOCK, ANY, 0);
+		assert_int_equal(ks_holders_of(st, name, &h), 0);
+		int64_t before = mpsd_now_ms();
+		assert_int_equal(ks_do(st, OPC(LOCK_ACQUIRE), name, -1, 7, &r), 0);
+		int64_t after = mpsd_now_ms();
+		assert_int_equal(ks_do(st, OPC(LOCK_ACQUIRE), name, -1, 7, NULL), 0);
+		assert_int_equal(ks_holders_of(st, name, &h), 1);
+		assert_int_equal(h.h[0].session, 7);
+		assert_int_equal(h.h[0].count, 2);
+		assert_int_equal(h.h[0].token, r.token);
+		assert_true(h.h[0].since_ms >= before && h.h[0].since_ms <= after);
+		/* a waiter: its op, since when, and its deadline */
+		before = mpsd_now_ms();
+		assert_int_equal(ks_run(st, w, OPC(LOCK_ACQUIRE), name, 5000, 8), MPSD_PARK);
+		after = mpsd_now_ms();
+		mpsd_waiter *wt = mpsd_waiter_first(mpsd_store_find(st, name));
+		assert_non_null(wt);
+		assert_int_equal(mpsd_waiter_session(wt), 8);
+		assert_true(mpsd_waiter_since(wt) >= before && mpsd_waiter_since(wt) <= after);
+		assert_int_equal(mpsd_waiter_deadline(wt), mpsd_waiter_since(wt) + 5000);
+		assert_null(mpsd_waiter_next(wt));
+		ks_gone(st, 7); /* the waiter gets it */
+		assert_true(w->done);
+		assert_int_equal(ks_holders_of(st, name, &h), 1);
+		assert_int_equal(h.h[0].session, 8);
+		assert_int_equal(h.h[0].count, 1);
+		assert_true(h.h[0].token > r.token);
+		ks_gone(st, 8);
+		assert_int_equal(ks_holders_of(st, name, &h), 0);
+		ks_free(w);
+		w = ks_call();
+	}
+	ks_free(w);
+	mpsd_store_free(st);
+}
+
 /* Recovery (log replay or snapshot): the state decodes, and the lock is
  * free because no session survives a restart. */
 static void test_lock_recovery(void **state)
@@ -286,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_lock_timeout),
 		cmocka_unit_test(test_lock_holder_death),
 		cmocka_unit_test(test_rlock_depth),
+		cmocka_unit_test(test_lock_holders),
 		cmocka_unit_test(test_lock_recovery),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

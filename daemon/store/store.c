@@ -261,6 +261,12 @@ void mpsd_store_info(const mpsd_container *c, Mpstore__ContainerInfo *info)
 	info->capacity = c->capacity;
 }
 
+size_t mpsd_store_container_memory(const mpsd_container *c)
+{
+	return sizeof(*c) + strlen(c->name) + 1 + strlen(c->message_type) + 1 +
+	       (size_t)c->nwaiters * sizeof(mpsd_waiter) + (c->k->memory != NULL ? c->k->memory(c) : 0);
+}
+
 Mpstore__ContainerInfo *store_info_copy(mpsd_exec *x, const mpsd_container *c)
 {
 	Mpstore__ContainerInfo *i = mpsd_exec_alloc(x, sizeof(*i));
@@ -381,7 +387,9 @@ int mpsd_store_exec(mpsd_store *st, mpsd_exec *x)
 	switch (op->code) {
 	case MPSTORE__OP_CODE__OP_DELETE: return store_op_delete(x, c);
 	case MPSTORE__OP_CODE__OP_INFO:
-		x->res->info = store_info_copy(x, c);
+		if ((x->res->info = store_info_copy(x, c)) == NULL)
+			return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "out of memory");
+		x->res->info->memory = (int64_t)mpsd_store_container_memory(c);
 		x->res->revision = c->revision;
 		return 0;
 	case MPSTORE__OP_CODE__OP_DUMP: return store_op_dump(x, c);

@@ -42,6 +42,10 @@ uint64_t mpsd_store_token(const mpsd_store *st);
 /* Fill info (strings point into c: copy before unlocking). */
 void mpsd_store_info(const mpsd_container *c, Mpstore__ContainerInfo *info);
 
+/* Approximate heap bytes of c (its kind's estimate, its name and waiters;
+ * the whole store's count is mpsd_store_memory, kept as ops run). */
+size_t mpsd_store_container_memory(const mpsd_container *c);
+
 /* Apply one committed change (recovery). Creates/deletes containers for
  * CH_CREATE/CH_DELETE/CH_RESYNC; hands CH_SCHEMA (no container name) to
  * the schema hooks' apply. Returns a status and a message in err. */
@@ -143,6 +147,8 @@ void    mpsd_store_expire(mpsd_store *st, int64_t now_ms, mpsd_resume_fn fn);
 int64_t mpsd_store_next_deadline(const mpsd_store *st); /* INT64_MAX: none */
 size_t  mpsd_store_nwaiters(const mpsd_store *st);
 void   *mpsd_waiter_owner(mpsd_waiter *w);
+int64_t mpsd_waiter_since(const mpsd_waiter *w);    /* parked at (mpsd_now_ms) */
+int64_t mpsd_waiter_deadline(const mpsd_waiter *w); /* INT64_MAX: none */
 mpsd_container *mpsd_waiter_container(mpsd_waiter *w); /* NULL once deleted */
 void    mpsd_waiter_free(mpsd_waiter *w);
 /* Take a parked op away (its request's connection is gone): the waiter is

@@ -16,6 +16,7 @@ struct mpsd_waiter {
 	const Mpstore__Op       *op;
 	uint64_t                 session;
 	int64_t                  deadline;    /* monotonic ms; INT64_MAX = none */
+	int64_t                  since_ms;    /* parked at (monotonic ms) */
 	size_t                   heap_idx;    /* position in st->heap, SIZE_MAX if not */
 	struct mpsd_waiter_state ws;
 	void                    *owner;

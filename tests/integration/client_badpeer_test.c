@@ -63,8 +63,9 @@ static size_t hdr(uint8_t *out, uint64_t len)
 	return n;
 }
 
-/* One request frame: its 4-byte id into id; its body is dropped. */
-static int read_request(int fd, uint8_t id[4])
+/* One request frame: its 4-byte id into id; *is_hello when it is a
+ * Request whose first op is OP_HELLO. */
+static int read_request(int fd, uint8_t id[4], int *is_hello)
 {
 	uint8_t h[9];
 	if (read_full(fd, h, ipc ? 9 : 8) != 0)
@@ -74,8 +75,15 @@ static int read_request(int fd, uint8_t id[4])
 		len = (len << 8) | h[i];
 	if (len < 4 || len > 1 << 20 || read_full(fd, id, 4) != 0)
 		return -1;
-	char *body = malloc(len - 4 + 1);
-	int   rv   = read_full(fd, body, len - 4);
+	uint8_t *body = malloc(len - 4 + 1);
+	int      rv   = read_full(fd, body, len - 4);
+	*is_hello     = 0;
+	if (rv == 0) {
+		Mpstore__Request *rq = mpstore__request__unpack(NULL, len - 4, body);
+		*is_hello = rq != NULL && rq->n_ops > 0 && rq->ops[0]->code == MPSTORE__OP_CODE__OP_HELLO;
+		if (rq != NULL)
+			mpstore__request__free_unpacked(rq, NULL);
+	}
 	free(body);
 	return rv;
 }
@@ -120,13 +128,15 @@ static void serve_conn(int fd)
 		}
 		return;
 	}
-	while (read_request(fd, id) == 0) {
+	int is_hello;
+	while (read_request(fd, id, &is_hello) == 0) {
 		if (!(id[0] & 0x80))
 			return;
-		if (hellos++ == 0) { /* the first request of the first connection */
+		if (is_hello && hellos == 0) { /* the greeting and mps_open's hello */
 			hello_reply(fd, id);
 			continue;
 		}
+		hellos++; /* then broken, on this connection and any after it */
 		uint8_t h[9];
 		size_t  hl;
 		switch (mode) {

@@ -8,7 +8,11 @@
  *  - the CLI connects with MPSTORE_TLS_CA (and MPSTORE_TLS_SERVER_NAME);
  *  - without a CA, with the wrong CA, and with the wrong server name the
  *    connection is refused with MPS_ERR_CONNECT and a message that says so;
- *  - a daemon whose certificate comes from an untrusted CA is refused.
+ *  - a daemon whose certificate comes from an untrusted CA is refused;
+ *  - mutual TLS: a daemon started with --tls-client-ca serves a client
+ *    that presents a certificate that CA signed (MPSTORE_TLS_CERT/KEY, or
+ *    mps_open_opts), and refuses one without a certificate or with one of
+ *    the untrusted CA.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,13 +25,14 @@
 #include "client_test_util.h"
 #include "support.h"
 
-static mpst_daemon d, evil;
+static mpst_daemon d, evil, mtls;
 static char        dir[] = "/tmp/mpst-tls.XXXXXX";
 
 static void cleanup(void)
 {
 	mpst_daemon_cleanup(&d);
 	mpst_daemon_cleanup(&evil);
+	mpst_daemon_cleanup(&mtls);
 }
 
 static void sh(const char *fmt, const char *a)
@@ -52,6 +57,18 @@ static void make_certs(const char *name)
 	sh("printf 'subjectAltName=DNS:localhost\\n' > %s-ext.cnf && "
 	   "openssl x509 -req -in %s-srv.csr -CA %s-ca.crt -CAkey %s-ca.key -CAcreateserial "
 	   "-out %s-srv.crt -days 2 -extfile %s-ext.cnf 2>/dev/null",
+	    p);
+}
+
+/* A client certificate (NAME-cli.crt/key) signed by CA name. */
+static void make_client_cert(const char *name)
+{
+	char p[300];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	sh("openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+	   "-keyout %s-cli.key -out %s-cli.csr -subj '/CN=mpstore test client' 2>/dev/null && "
+	   "openssl x509 -req -in %s-cli.csr -CA %s-ca.crt -CAkey %s-ca.key -CAcreateserial "
+	   "-out %s-cli.crt -days 2 2>/dev/null",
 	    p);
 }
 
@@ -158,6 +175,44 @@ int main(void)
 	refused(url, ca, "not-the-name", "authenticated");
 	refused(eurl, ca, "localhost", "authenticated"); /* the untrusted daemon */
 
+	/* mutual TLS */
+	make_client_cert("good");
+	make_client_cert("evil");
+	char        murl[64], mcert[300], mkey[300], ccert[300], ckey[300], bcert[300], bkey[300];
+	static char mlsn[64];
+	snprintf(murl, sizeof(murl), "tls+tcp://127.0.0.1:%d", free_port());
+	snprintf(mlsn, sizeof(mlsn), "%s", murl);
+	snprintf(mcert, sizeof(mcert), "%s/good-srv.crt", dir);
+	snprintf(mkey, sizeof(mkey), "%s/good-srv.key", dir);
+	snprintf(ccert, sizeof(ccert), "%s/good-cli.crt", dir);
+	snprintf(ckey, sizeof(ckey), "%s/good-cli.key", dir);
+	snprintf(bcert, sizeof(bcert), "%s/evil-cli.crt", dir);
+	snprintf(bkey, sizeof(bkey), "%s/evil-cli.key", dir);
+	const char *margs[] = {"--listen", mlsn, "--pub", "", "--tls-cert", mcert, "--tls-key", mkey,
+	    "--tls-client-ca", ca, NULL};
+	CT_TRUE(mpst_daemon_start(&mtls, margs) == 0);
+	mps_open_opts mo = {.url = murl, .timeout_ms = 10000, .tls_ca_file = ca,
+	    .tls_server_name = "localhost", .tls_cert_file = ccert, .tls_key_file = ckey};
+	CT_OK(mps_open_with(&c, &mo));
+	CT_OK(mps_create_simple(c, "mtls", MPS_KIND_LIST, MPS_TYPE_ANY));
+	mps_close(c);
+	setenv("MPSTORE_TLS_CA", ca, 1);
+	setenv("MPSTORE_TLS_CERT", ccert, 1);
+	setenv("MPSTORE_TLS_KEY", ckey, 1);
+	const char *ls[] = {mpst_cli_path(), "--url", murl, "ls", NULL};
+	CT_TRUE(mpst_run(ls, out, sizeof(out), err, sizeof(err)) == 0);
+	CT_TRUE(strstr(out, "mtls") != NULL);
+	setenv("MPSTORE_TLS_CERT", bcert, 1); /* a certificate the daemon does not trust */
+	setenv("MPSTORE_TLS_KEY", bkey, 1);
+	CT_TRUE(mpst_run(ls, out, sizeof(out), err, sizeof(err)) != 0);
+	fprintf(stderr, "CLI with an untrusted client certificate: %s", err);
+	unsetenv("MPSTORE_TLS_CERT");
+	unsetenv("MPSTORE_TLS_KEY");
+	CT_TRUE(mpst_run(ls, out, sizeof(out), err, sizeof(err)) != 0); /* none at all */
+	fprintf(stderr, "CLI without a client certificate: %s", err);
+	unsetenv("MPSTORE_TLS_CA");
+
+	CT_TRUE(mpst_daemon_stop(&mtls) == 0);
 	CT_TRUE(mpst_daemon_stop(&evil) == 0);
 	CT_TRUE(mpst_daemon_stop(&d) == 0);
 	cleanup();

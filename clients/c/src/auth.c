@@ -132,7 +132,23 @@ raw_call(mps_client *c, int fd, int ipc, int64_t deadline, uint32_t n, const mps
 	mps__rd_fini(&rd);
 	*out = mpw_response_unpack(&a->pa, len - 4, body + 4);
 	free(body);
-	if (*out == NULL || (*out)->n_results < 1) {
+	if (*out == NULL) {
+		snprintf(why, whylen, "a malformed answer to the auth handshake");
+		return MPS_ERR_PROTOCOL;
+	}
+	/* refused (a bad client name, say): the daemon's status and words */
+	const Mpstore__Response *r  = *out;
+	uint32_t                 st = r->status;
+	const char              *er = r->error;
+	if (st == 0 && r->n_results >= 1) {
+		st = r->results[0]->status;
+		er = r->results[0]->error;
+	}
+	if (st != 0) {
+		snprintf(why, whylen, "%s", er != NULL && er[0] ? er : mps_strerror((int) st));
+		return (mps_err) st;
+	}
+	if (r->n_results < 1) {
 		snprintf(why, whylen, "a malformed answer to the auth handshake");
 		return MPS_ERR_PROTOCOL;
 	}
@@ -150,8 +166,7 @@ mps__auth_fd(void *arg, int fd, int ipc, int64_t deadline, char *why, size_t why
 	uint8_t            nonce[NONCE_LEN], mac[32];
 	const char        *hex = NULL;
 	mps__arena_init(&a, NULL, 0);
-	memset(&op, 0, sizeof(op));
-	op.code = MPS_OP_HELLO;
+	mps__hello_op(c, &op);
 	if ((e = raw_call(c, fd, ipc, deadline, 1, &op, &a, &r, why, whylen)) != MPS_OK) {
 		goto out;
 	}
@@ -162,8 +177,23 @@ mps__auth_fd(void *arg, int fd, int ipc, int64_t deadline, char *why, size_t why
 			hex = pv->string_value + 6;
 		}
 	}
+	if (!c->greeted) {
+		/* the first connection, opened by mps_open in its own thread:
+		 * this answer is the handle's hello */
+		char ignore[80];
+		if ((e = mps__hello_apply(c, r->results[0], ignore, sizeof(ignore))) != MPS_OK) {
+			snprintf(why, whylen, "out of memory");
+			goto out;
+		}
+		c->greeted = 1;
+	}
 	if (hex == NULL) {
 		goto out; /* a daemon without a key: nothing to prove */
+	}
+	if (!c->has_auth) {
+		snprintf(why, whylen, "the daemon needs an auth key ($MPSTORE_AUTH_KEY or mps_open_auth)");
+		e = MPS_ERR_AUTH;
+		goto out;
 	}
 	if (unhex(hex, nonce, NONCE_LEN) != 0) {
 		snprintf(why, whylen, "the daemon's nonce is malformed");
@@ -171,15 +201,13 @@ mps__auth_fd(void *arg, int fd, int ipc, int64_t deadline, char *why, size_t why
 		goto out;
 	}
 	mps__auth_mac(c->auth.data, c->auth.len, nonce, c->client_id, mac);
+	memset(&op, 0, sizeof(op));
 	op.code    = MPS_OP_AUTH;
 	op.data    = mac;
 	op.datalen = sizeof(mac);
-	if ((e = raw_call(c, fd, ipc, deadline, 2, &op, &a, &r, why, whylen)) != MPS_OK) {
-		goto out;
-	}
-	if (r->status != 0 || r->results[0]->status != 0) {
+	e = raw_call(c, fd, ipc, deadline, 2, &op, &a, &r, why, whylen);
+	if (e == MPS_ERR_AUTH) {
 		snprintf(why, whylen, "authentication failed: the daemon has another key");
-		e = MPS_ERR_AUTH;
 	}
 out:
 	mps__arena_fini(&a);

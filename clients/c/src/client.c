@@ -10,6 +10,7 @@
 
 #include "sp_conn.h"
 #include "transport.h"
+#include "wire.h"
 
 #define MPS__DEFAULT_TIMEOUT_MS 5000
 /* Extra wait beyond a blocking op's own timeout, for the daemon's answer. */
@@ -124,37 +125,67 @@ keepalive_start(mps_client *c)
 
 /* ---- hello ---- */
 
+/* Who we are, for `mpstore clients` and monitor: the name given at open
+ * (mps_open_opts.client_name or $MPSTORE_CLIENT_NAME), else the program's
+ * name; and the pid (a forked child says its own). */
+void
+mps__hello_op(const mps_client *c, mps_op *op)
+{
+	extern char *program_invocation_short_name; /* glibc's */
+	memset(op, 0, sizeof(*op));
+	op->code  = MPS_OP_HELLO;
+	op->count = (int64_t) getpid();
+	op->name  = c->client_name != NULL && c->client_name[0] != '\0'
+	                ? c->client_name
+	                : program_invocation_short_name;
+}
+
+/* What a hello's answer tells: the daemon's version, protocol, lease,
+ * revision, PUB address; its auth nonce (hex, "" without) into nonce. */
+mps_err
+mps__hello_apply(mps_client *c, const Mpstore__Result *res, char *nonce, size_t noncelen)
+{
+	mps_value v;
+	mps__pv_view(res->value, &v);
+	if (c->version == NULL) {
+		c->version = v.type == MPS_STRING ? strndup(v.u.s.ptr, v.u.s.len) : strdup("");
+		if (c->version == NULL) {
+			return mps__fail(MPS_ERR_NOMEM, "out of memory");
+		}
+	}
+	c->server.version          = c->version;
+	c->server.protocol_version = res->count;
+	c->server.lease_ms         = res->token;
+	c->server.revision         = res->revision;
+	nonce[0]                   = '\0';
+	for (size_t i = 0; i < res->n_values; i++) {
+		const Mpstore__Value *pv = res->values[i];
+		if (pv->v_case != MPSTORE__VALUE__V_STRING_VALUE) {
+			continue;
+		}
+		if (strncmp(pv->string_value, "pub=", 4) == 0 && c->pub_url == NULL) {
+			if ((c->pub_url = strdup(pv->string_value + 4)) == NULL) {
+				return mps__fail(MPS_ERR_NOMEM, "out of memory");
+			}
+			c->server.pub_url = c->pub_url;
+		}
+		if (strncmp(pv->string_value, "nonce=", 6) == 0) {
+			snprintf(nonce, noncelen, "%s", pv->string_value + 6);
+		}
+	}
+	return MPS_OK;
+}
+
 static mps_err
 hello(mps_client *c)
 {
-	mps_op    op = {.code = MPS_OP_HELLO};
+	mps_op    op;
+	mps__hello_op(c, &op);
 	mps__call call;
 	char      nonce[80] = "";
 	mps_err   e = mps__call_op(c, &op, &call);
 	if (e == MPS_OK) {
-		mps_value v;
-		mps__pv_view(call.res->value, &v);
-		if (c->version == NULL) {
-			c->version = v.type == MPS_STRING ? strndup(v.u.s.ptr, v.u.s.len) : strdup("");
-			if (c->version == NULL) {
-				e = mps__fail(MPS_ERR_NOMEM, "out of memory");
-			}
-		}
-		c->server.version          = c->version != NULL ? c->version : "";
-		c->server.protocol_version = call.res->count;
-		c->server.lease_ms         = call.res->token;
-		c->server.revision         = call.res->revision;
-		for (size_t i = 0; e == MPS_OK && i < call.res->n_values; i++) {
-			const Mpstore__Value *pv = call.res->values[i];
-			if (pv->v_case == MPSTORE__VALUE__V_STRING_VALUE &&
-			    strncmp(pv->string_value, "pub=", 4) == 0 && c->pub_url == NULL) {
-				c->pub_url        = strdup(pv->string_value + 4);
-				c->server.pub_url = c->pub_url;
-			}
-			if (pv->v_case == MPSTORE__VALUE__V_STRING_VALUE &&
-			    strncmp(pv->string_value, "nonce=", 6) == 0)
-				snprintf(nonce, sizeof(nonce), "%s", pv->string_value + 6);
-		}
+		e = mps__hello_apply(c, call.res, nonce, sizeof(nonce));
 	}
 	mps__call_fini(&call);
 	if (e == MPS_OK && nonce[0] != '\0' && !c->auth_on_connect) {
@@ -228,7 +259,9 @@ after_fork(mps_client *c)
 	pthread_mutex_unlock(&c->mtx);
 	char saved[512];
 	snprintf(saved, sizeof(saved), "%s", mps_last_error());
-	(void) hello(c); /* failures show in the caller's own request */
+	if (!c->auth_on_connect) {
+		(void) hello(c); /* failures show in the caller's own request */
+	} /* else the SP transport's greeting on the child's new connection */
 	(void) keepalive_start(c);
 	mps__fail(MPS_OK, "%s", saved);
 	return MPS_OK;
@@ -298,6 +331,20 @@ mps_open_with(mps_client **out, const mps_open_opts *o)
 		    "cannot connect to %s: unsupported transport (use ipc://, tcp:// or tls+tcp://)",
 		    url);
 	}
+	if (o->client_name != NULL) {
+		/* what the daemon would refuse, refused here with a clear word */
+		const uint8_t *nm = (const uint8_t *) o->client_name;
+		size_t         nl = strlen(o->client_name);
+		for (size_t i = 0; i < nl; i++) {
+			if (nm[i] < 0x20 || nm[i] == 0x7f) {
+				return mps__fail(MPS_ERR_INVALID, "a client name has no control characters "
+				                 "(byte %zu is one)", i);
+			}
+		}
+		if (!mpw_utf8_valid(nm, nl)) {
+			return mps__fail(MPS_ERR_INVALID, "a client name is UTF-8 text");
+		}
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		return mps__fail(MPS_ERR_NOMEM, "out of memory");
 	}
@@ -332,9 +379,10 @@ mps_open_with(mps_client **out, const mps_open_opts *o)
 	}
 	mps__dialopts d = {c->url, c->timeout_ms, c->tls_ca, c->tls_server_name, c->tls_cert,
 	    c->tls_key, NULL, NULL};
-	if (c->has_auth && tp == &mps__tp_sp) {
+	if (tp == &mps__tp_sp) {
 		/* every connection, the first and each after a reconnect or a
-		 * fork, authenticates before anything is sent or re-sent on it */
+		 * fork, says who we are and authenticates (with a key) before
+		 * anything is sent or re-sent on it */
 		d.on_connect     = mps__auth_fd;
 		d.on_connect_arg = c;
 		c->auth_on_connect = 1;
@@ -345,7 +393,8 @@ mps_open_with(mps_client **out, const mps_open_opts *o)
 	}
 	c->fk = (mps__forkable){NULL, NULL, fk_prepare, fk_parent, fk_child, c};
 	mps__fork_register(&c->fk);
-	if ((e = hello(c)) != MPS_OK || (e = keepalive_start(c)) != MPS_OK) {
+	/* the SP transport's greeting on the first connection was the hello */
+	if ((!c->greeted && (e = hello(c)) != MPS_OK) || (e = keepalive_start(c)) != MPS_OK) {
 		char msg[512];
 		if (e == MPS_ERR_TIMEOUT) {
 			snprintf(msg, sizeof(msg), "no answer from %s within %d ms", url, c->timeout_ms);

@@ -132,6 +132,7 @@ struct mps_client {
 	ProtobufCBinaryData auth;
 	int             has_auth;
 	int             auth_on_connect; /* the transport authenticates each connection */
+	int             greeted;         /* mps__auth_fd applied a hello's answer (at open) */
 	char           *client_name;
 	char           *tls_ca, *tls_server_name, *tls_cert, *tls_key;
 
@@ -175,12 +176,18 @@ mps_err mps__roundtrip(mps_client *c, mps__msg *m, int64_t timeout_ms, mps__rbuf
 /* MPS_ERR_INVALID with a message when c is NULL (what = the function). */
 mps_err mps__null(const char *what);
 
+/* OP_HELLO with this handle's name and pid (client.c). */
+void mps__hello_op(const mps_client *c, mps_op *op);
+/* Take in a hello's answer (version, lease, PUB address...); its auth
+ * nonce into nonce ("" without one). */
+mps_err mps__hello_apply(mps_client *c, const Mpstore__Result *res, char *nonce, size_t noncelen);
+
 /* ---- auth (auth.c) ---- */
 
-/* The handshake on a fresh SP connection, before anything else is sent on
- * it (transport hook mps__dialopts.on_connect; arg is the handle): OP_HELLO,
- * then OP_AUTH when the daemon asks for it. MPS_OK, or the failure with a
- * message in why. */
+/* The greeting on a fresh SP connection, before anything else is sent on
+ * it (transport hook mps__dialopts.on_connect; arg is the handle):
+ * OP_HELLO with our name and pid, then OP_AUTH when the daemon asks for
+ * it. MPS_OK, or the failure with a message in why. */
 mps_err mps__auth_fd(void *arg, int fd, int ipc, int64_t deadline, char *why, size_t whylen);
 /* OP_AUTH with the MAC of the hello's nonce (hex); MPS_OK or why not. */
 mps_err mps__authenticate(mps_client *c, const char *nonce_hex);

@@ -148,7 +148,16 @@ mps__nng_dial(nng_socket s, const mps__dialopts *o, int flags, char *err, size_t
 			    o->url, nng_strerror(rv),
 			    o->tls_ca_file == NULL || o->tls_ca_file[0] == '\0'
 			        ? ": no CA file (set MPSTORE_TLS_CA or mps_open_opts.tls_ca_file)"
+			    : o->tls_cert_file != NULL && o->tls_cert_file[0] != '\0'
+			        ? ": is its certificate signed by the CA file, for the server name? "
+			          "Or did it refuse our client certificate (mpstored --tls-client-ca)?"
 			        : ": is its certificate signed by the CA file, for the server name?");
+		} else if (rv == NNG_ECONNSHUT || rv == NNG_ECLOSED) {
+			snprintf(err, errlen,
+			    "cannot connect to %s: %s (a daemon that requires client certificates, "
+			    "mpstored --tls-client-ca, closes on a client without one: set "
+			    "MPSTORE_TLS_CERT and MPSTORE_TLS_KEY)",
+			    o->url, nng_strerror(rv));
 		} else {
 			snprintf(err, errlen, "cannot connect to %s: %s", o->url, nng_strerror(rv));
 		}

@@ -328,8 +328,9 @@ typedef struct mps_open_opts {
 	int         timeout_ms;   /* <= 0: 5000 (see mps_open) */
 	const void *auth_key;     /* NULL: none; sent with every request */
 	size_t      auth_key_len;
-	/* A name for this client, kept with the handle (mps_client_name); a
-	 * later protocol version sends it in OP_HELLO. NULL: none. */
+	/* A name for this client (mps_client_name), sent in OP_HELLO: the
+	 * daemon shows it in `mpstore clients` and monitor. NULL:
+	 * $MPSTORE_CLIENT_NAME, else the program's name. */
 	const char *client_name;
 	/* tls+tcp:// only (ignored otherwise). The server's certificate is
 	 * always verified: tls_ca_file is the PEM file of the CA(s) to trust
@@ -378,6 +379,9 @@ typedef enum mps_opcode {
 	MPS_OP_DUMP = 12,
 	MPS_OP_STATS = 13,
 	MPS_OP_AUTH = 14,
+	MPS_OP_CLIENTS = 15,
+	MPS_OP_HOLDERS = 16,
+	MPS_OP_MONITOR = 17,
 	MPS_OP_VALUE_GET = 20,
 	MPS_OP_VALUE_SET = 21,
 	MPS_OP_VALUE_ADD = 22,
@@ -438,6 +442,7 @@ typedef enum mps_opcode {
 #define MPS_FLAG_HAS_DEFAULT 4u
 #define MPS_FLAG_PREFIX 8u
 #define MPS_FLAG_CREATE_DECLARED 16u
+#define MPS_FLAG_CONTAINERS 32u
 
 /*
  * One operation, as the wire's Op: fields an op does not use are ignored
@@ -676,6 +681,75 @@ MPS_API void    mps_dump_free(mps_dump *d);
 
 /* Daemon statistics as "key=value" strings (caller frees with mps_values_free). */
 MPS_API mps_err mps_stats(mps_client *c, mps_value **lines, size_t *n);
+
+/* ------------------------------------------------------------------------ */
+/* Operators: what the daemon is doing (docs/operations.md)                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One line of OP_STATS by sections (`mpstore info`): its section
+ * ("server", "clients", "memory", "persistence", "watch", "limits"), key
+ * and value. mps_daemon_info gives the lines of one section (NULL or "":
+ * all); with mem non-NULL also every container's memory, largest first.
+ * Each array is one allocation (strings inside): free it with free().
+ * MPS_ERR_INVALID for an unknown section.
+ */
+typedef struct mps_stat {
+	const char *section, *key, *value;
+} mps_stat;
+typedef struct mps_memory {
+	const char *name;
+	mps_kind    kind;
+	int64_t     bytes; /* approximate */
+} mps_memory;
+MPS_API mps_err mps_daemon_info(mps_client *c, const char *section, mps_stat **stats, size_t *n,
+                                mps_memory **mem, size_t *nmem);
+
+/*
+ * A connection, or a session holding or waiting on a container (the
+ * protocol's Party). Strings are never NULL ("" when unknown). Fields a
+ * use does not set are 0.
+ */
+typedef struct mps_party {
+	uint32_t    conn;         /* connection id (mpstore clients' id); 0: none now */
+	uint64_t    client_id;    /* the session */
+	const char *name;         /* what the client said in its hello */
+	int64_t     pid;          /* its pid (hello, else the ipc peer's); 0 unknown */
+	int64_t     peer_pid;     /* the ipc peer's pid from the socket */
+	const char *addr;         /* peer address */
+	int64_t     age_ms;       /* connected / holding / waiting for this long */
+	int64_t     idle_ms;      /* connection: since its last request */
+	uint64_t    requests;     /* connection: requests so far */
+	int64_t     parked;       /* connection: requests waiting in blocking ops */
+	uint64_t    token;        /* holder: fencing token */
+	int64_t     count;        /* holder: lock depth or semaphore units */
+	int64_t     timeout_ms;   /* waiter: its op's timeout (< 0 for ever) */
+	int64_t     remaining_ms; /* waiter: until its deadline, -1 none */
+	mps_opcode  op;           /* waiter: the op that waits */
+	const char *container;    /* mps_clients' holds: the container held */
+	mps_kind    kind;         /* ... and its kind */
+} mps_party;
+
+/* Every connection (by id) and what their sessions hold (holds: each with
+ * conn, container, kind, count, token, age_ms). Arrays are one allocation
+ * each (free()); holds may be NULL when not wanted. */
+MPS_API mps_err mps_clients(mps_client *c, mps_party **clients, size_t *n, mps_party **holds,
+                            size_t *nholds);
+/* Who holds name (oldest grant first) and who waits on it (in line
+ * order). Arrays are one allocation each (free()). */
+MPS_API mps_err mps_holders(mps_client *c, const char *name, mps_party **holders, size_t *nh,
+                            mps_party **waiters, size_t *nw);
+
+/*
+ * Follow every request the daemon receives (`mpstore monitor`): lines
+ * from *cursor on (0: from now), waiting up to timeout_ms (at most half
+ * the handle's timeout) for the first. *lines (mps_values_free) holds
+ * them as strings; *cursor moves past them; *lost (may be NULL) counts
+ * lines the daemon no longer had (the caller fell behind). This
+ * connection counts as a monitor while it keeps asking.
+ */
+MPS_API mps_err mps_monitor(mps_client *c, uint64_t *cursor, int64_t timeout_ms, mps_value **lines,
+                            size_t *n, uint64_t *lost);
 
 /* ------------------------------------------------------------------------ */
 /* Value / counter                                                            */
