@@ -15,6 +15,8 @@
 #              else build)
 #   --out      keep the raw CSVs there (default: a temp dir, removed)
 #   --no-docs  do not touch docs/performance.md and docs/perf-clients.svg
+#   --both     also one unpinned round of the transport's target configurations
+#              (-c 1, -c 50 -P 1, -c 50 -P 16, memory), reported beside the pinned
 #
 # What runs (same client counts and pipeline depths everywhere):
 #   redis-server (no persistence; AOF everysec; AOF always) + redis-benchmark
@@ -23,7 +25,8 @@
 #     -t incr,append,dset,... at the same -c/-P
 #   bench/manager_bench.py with 1 and 4 processes (and 10, 50 for the plot)
 #   bench/manager_bench.py --manager mpstore (the Python package) with 1 and 4
-#   bench/echo_bench: the bare nng REQ/REP ceiling
+#   bench/echo_bench: the bare nng REQ/REP ceiling; bench/sp_echo: the
+#     daemon's own transport (libuv) and a bare epoll loop, echoing
 #   scaling: mpstore-bench --prefill 1000 / 100000 (/ 10000000 with --big)
 #   memory: a 1,000,000-entry dict of small strings, mpstored vs a Redis hash
 # Redis and mpstore runs of one configuration follow each other (the VM's
@@ -45,6 +48,7 @@ rounds=
 docs=1
 build=${MPSTORE_BUILD:-}
 keep_out=
+both=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 ;;
@@ -52,9 +56,10 @@ while [ $# -gt 0 ]; do
 	--no-pin) pin=0 ;;
 	--rounds) rounds=$2; shift ;;
 	--no-docs) docs=0 ;;
+	--both) both=1 ;;
 	--build) build=$2; shift ;;
 	--out) keep_out=$2; shift ;;
-	-h | --help) sed -n '2,36p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,38p' "$0"; exit 0 ;;
 	*) echo "compare.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 	shift
@@ -65,9 +70,11 @@ if [ -z "$build" ]; then
 	done
 fi
 BENCH=$build/bench/mpstore-bench
+CLI=$build/clients/cli/mpstore
 ECHO=$build/bench/echo_bench
+SPECHO=$build/bench/sp_echo
 MPSTORED=$build/daemon/mpstored
-for f in "$BENCH" "$ECHO" "$MPSTORED"; do
+for f in "$BENCH" "$ECHO" "$SPECHO" "$MPSTORED" "$CLI"; do
 	[ -x "$f" ] || { echo "compare.sh: $f not built (cmake --build $build)" >&2; exit 1; }
 done
 SRV=()
@@ -152,7 +159,7 @@ redis_one() {
 	redis_start "$mode" || return
 	log "redis $mode -c $c -P $p"
 	timeout $TMO "${CLI_PIN[@]}" redis-benchmark -p "$RPORT" -c "$c" -P "$p" -n "$n" \
-		-t incr,lpush,hset --csv >"$res/redis_${mode}_c${c}_P${p}$RSUF.csv" \
+		-t incr,lpush,hset,get --csv >"$res/redis_${mode}_c${c}_P${p}$RSUF.csv" \
 		2>"$res/redis_${mode}_c${c}_P${p}$RSUF.err"
 	if [ "$(wc -l <"$res/redis_${mode}_c${c}_P${p}$RSUF.csv")" -lt 2 ]; then
 		log "redis-benchmark ($mode -c $c -P $p) gave no results"
@@ -203,6 +210,12 @@ mps_run() {
 	[ "${MPS_PIN:-1}" = 0 ] && pinned=()
 	mps_start "$mode" || return
 	log "mpstore $mode $*"
+	local v0 i0 r0
+	if [ -n "${MPS_CTX:-}" ]; then
+		v0=$(stat_of "$MURL" ctx_switches_voluntary)
+		i0=$(stat_of "$MURL" ctx_switches_involuntary)
+		r0=$(stat_of "$MURL" requests)
+	fi
 	if ! timeout $TMO "${pinned[@]}" "$BENCH" --url "$MURL" --csv "$@" >"$out" 2>"$out.err"; then
 		log "mpstore-bench $* failed: $(head -c 300 "$out.err")"
 		{
@@ -210,14 +223,29 @@ mps_run() {
 			sed 's/^/    /' "$out.err" | head -5
 		} >>"$res/failures.txt"
 	fi
+	if [ -n "${MPS_CTX:-}" ]; then
+		# the daemon's context switches per request during the run
+		echo "voluntary,involuntary,requests" >"$MPS_CTX"
+		echo "$(($(stat_of "$MURL" ctx_switches_voluntary) - v0)),$(($(stat_of "$MURL" ctx_switches_involuntary) - i0)),$(($(stat_of "$MURL" requests) - r0))" >>"$MPS_CTX"
+	fi
 	stop_pid "$MPID"
 }
 
 mps_one() { # MODE C P: the mpstore-bench run matching redis_one
-	local mode=$1 c=$2 p=$3 n=$N_MPS tests=incr,append,dset
+	local mode=$1 c=$2 p=$3 n=$N_MPS tests=incr,append,dset extra=()
 	[ "$p" -gt 1 ] && n=$N_MPS_P
 	[ "$mode" = memory ] && [ "$p" = 1 ] && tests=incr,append,dset,dget,qput,qget,txn
-	mps_run "$mode" "$res/mpstore_${mode}_c${c}_P${p}$RSUF.csv" -c "$c" -P "$p" -n "$n" -t "$tests"
+	# one client, one op at a time: a thread making blocking calls, what a
+	# Manager user's loop does (libmpstore writes and reads on that thread)
+	[ "$c" = 1 ] && [ "$p" = 1 ] && extra=(--sync)
+	MPS_CTX=$res/mpstore_${mode}_c${c}_P${p}$RSUF.ctx \
+		mps_run "$mode" "$res/mpstore_${mode}_c${c}_P${p}$RSUF.csv" -c "$c" -P "$p" -n "$n" \
+		-t "$tests" "${extra[@]}"
+}
+
+# stat_of URL KEY: one line of the daemon's OP_STATS
+stat_of() {
+	"$CLI" --url "$1" stats 2>/dev/null | sed -n "s/^$2=//p"
 }
 
 # ---- run everything ----
@@ -256,6 +284,23 @@ echo_round() {
 	timeout $TMO "${CLI_PIN[@]}" "$ECHO" --url "$EURL" -c 50 -P 16 -m ctx -n "$N_MPS_P" --csv \
 		>"$res/echo_c50_P16$RSUF.csv"
 	stop_pid "$EPID"
+	# mpstored's own transport (daemon/net on libuv) and a bare epoll loop,
+	# echoing to clients that speak SP on plain sockets (bench/sp_echo.c)
+	local srv
+	for srv in uv epoll; do
+		"${SRV[@]}" "$SPECHO" --server $srv "ipc://$edir/sp-$srv.ipc" &
+		EPID=$!
+		pids+=("$EPID")
+		sleep 0.3
+		log "sp echo ($srv)"
+		# -c 1: one request at a time; -c 50: as mpstore-bench -c 50 drives
+		# libmpstore, 50 requests in flight on one connection
+		timeout $TMO "${CLI_PIN[@]}" "$SPECHO" --url "ipc://$edir/sp-$srv.ipc" -c 1 \
+			-n "$N_ECHO" --csv --name "sp_$srv" >"$res/specho_${srv}_c1$RSUF.csv"
+		timeout $TMO "${CLI_PIN[@]}" "$SPECHO" --url "ipc://$edir/sp-$srv.ipc" -c 1 -P 50 \
+			-n "$N_ECHO" --csv --name "sp_$srv" >"$res/specho_${srv}_c50$RSUF.csv"
+		stop_pid "$EPID"
+	done
 }
 
 # each round: the echo, then each configuration: Redis, then mpstore with
@@ -276,6 +321,22 @@ for r in $(seq "$rounds"); do
 		done
 	done
 done
+if [ $both = 1 ] && [ $pin = 1 ]; then
+	log "unpinned round of the target configurations"
+	SRV_SAVED=("${SRV[@]}")
+	CLI_SAVED=("${CLI_PIN[@]}")
+	SRV=()
+	CLI_PIN=()
+	RSUF=_unpinned
+	echo_round
+	for cp in "1 1" "50 1" "50 16"; do
+		set -- $cp
+		redis_one none "$1" "$2"
+		mps_one memory "$1" "$2"
+	done
+	SRV=("${SRV_SAVED[@]}")
+	CLI_PIN=("${CLI_SAVED[@]}")
+fi
 RSUF=
 redis_memory
 

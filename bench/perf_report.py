@@ -13,7 +13,7 @@ import sys
 BEGIN = "<!-- BEGIN RESULTS -->"
 END = "<!-- END RESULTS -->"
 # mpstore test -> redis-benchmark test
-REDIS_OF = {"incr": "INCR", "append": "LPUSH", "dset": "HSET"}
+REDIS_OF = {"incr": "INCR", "append": "LPUSH", "dset": "HSET", "dget": "GET"}
 
 
 def load_one(path):
@@ -96,6 +96,51 @@ def machine(res):
     return info
 
 
+def ctx_per_request(res, name):
+    """Daemon context switches per request from a .ctx file (or rounds')."""
+    vals = []
+    paths = [os.path.join(res, name + ".ctx")]
+    r = 1
+    while os.path.exists(os.path.join(res, "%s_r%d.ctx" % (name, r))):
+        paths.append(os.path.join(res, "%s_r%d.ctx" % (name, r)))
+        r += 1
+    for p in paths:
+        try:
+            with open(p, newline="") as f:
+                row = list(csv.DictReader(f))[0]
+            n = float(row["requests"])
+            if n > 0:
+                vals.append((float(row["voluntary"]) + float(row["involuntary"])) / n)
+        except (OSError, IndexError, KeyError, ValueError):
+            pass
+    return median(vals) if vals else None
+
+
+def target_rows(res, suffix, L, label):
+    """The transport targets (issue 12) for one placement (suffix "" pinned
+    or "_unpinned")."""
+    def ld(name):
+        return load(res, name + suffix) if suffix else load(res, name)
+    m1, r1 = ld("mpstore_memory_c1_P1"), ld("redis_none_c1_P1")
+    g1 = load(res, "manager_p1")
+    if not m1:
+        return
+    pinned = not suffix and label == "pinned"
+    for t in ("incr", "append", "dset", "dget"):
+        a, b, g = rps(m1, t), rps(r1, REDIS_OF[t]), rps(g1, t)
+        if pinned:
+            g = None  # Manager runs unpinned: compared with the unpinned round only
+        L.append("| {} | 1 client, one op at a time | {} | {} | {} | {} (>= 1.0) | {} | {} (>= 1.5) |".format(
+            label, t, fmt(a), fmt(b), ratio(a, b), fmt(g), ratio(a, g)))
+    for cfg, want in (("c50_P1", "1.5"), ("c50_P16", "2.0")):
+        mt, rt = ld("mpstore_memory_" + cfg), ld("redis_none_" + cfg)
+        for t in ("incr", "append", "dset"):
+            a, b = rps(mt, t), rps(rt, REDIS_OF[t])
+            L.append("| {} | {} | {} | {} | {} | {} (>= {}) | | |".format(
+                label, "-c 50 -P 1" if cfg == "c50_P1" else "-c 50 -P 16", t,
+                fmt(a), fmt(b), ratio(a, b), want))
+
+
 def main():
     res, doc, dat = sys.argv[1], sys.argv[2], sys.argv[3]
     m = machine(res)
@@ -111,6 +156,50 @@ def main():
     if m.get("pinned") == "1":
         L.append("Servers (redis-server, mpstored, the echo server) ran on CPU 0 and their "
                  "load generators on CPU 1; the Manager and `--procs` runs were not pinned.")
+    L.append("")
+
+    # --- the transport's targets ---
+    L.append("### Targets of the daemon's own transport (ops/s)")
+    L.append("")
+    L.append("| placement | config | test | mpstore | Redis | mpstore / Redis (target) "
+             "| Manager | mpstore / Manager (target) |")
+    L.append("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
+    target_rows(res, "", L, "pinned" if m.get("pinned") == "1" else "unpinned")
+    target_rows(res, "_unpinned", L, "unpinned")
+    L.append("")
+    L.append("One client, one op at a time: `mpstore-bench -c 1 --sync` (a thread making "
+             "blocking calls: one write and one read each), `redis-benchmark -c 1` (INCR, "
+             "LPUSH, HSET, GET), `manager_bench.py -p 1`. Manager runs are never pinned.")
+    L.append("")
+    ctx = ctx_per_request(res, "mpstore_memory_c1_P1")
+    ctxu = ctx_per_request(res, "mpstore_memory_c1_P1_unpinned")
+    L.append("Context switches per request in the daemon at `-c 1` (voluntary + involuntary, "
+             "from its `OP_STATS` before and after the run; target <= 2, nng took 7 to 12): "
+             "{} pinned, {} unpinned.".format(
+                 "n/a" if ctx is None else "%.2f" % ctx,
+                 "n/a" if ctxu is None else "%.2f" % ctxu))
+    L.append("")
+    # the transport alone: our loop, bare epoll, nng
+    L.append("### The transport alone: echo round trips/s")
+    L.append("")
+    L.append("| requests in flight | mpstored's loop (libuv) | bare epoll | libuv / epoll | nng 1.5.2 "
+             "| libuv / nng | the store (incr) / its own echo (target >= 0.8) |")
+    L.append("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for c in (1, 50):
+        u = rps(load(res, "specho_uv_c%d" % c), "sp_uv")
+        ep = rps(load(res, "specho_epoll_c%d" % c), "sp_epoll")
+        et = load(res, "echo_c%d_P1" % c)
+        n = rps(et, "echo_ctx") or rps(et, "echo_seq")
+        st = rps(load(res, "mpstore_memory_c%d_P1" % c), "incr")
+        L.append("| {} | {} | {} | {} | {} | {} | {} |".format(
+            c, fmt(u), fmt(ep), ratio(u, ep), fmt(n), ratio(u, n), ratio(st, u)))
+    L.append("")
+    L.append("`bench/sp_echo`: the echo server on `daemon/net` (the loop mpstored runs) or on a "
+             "bare epoll loop written for the comparison, and a client speaking SP on a plain "
+             "socket: one request at a time, or 50 in flight on one connection (as "
+             "`mpstore-bench -c 50` keeps 50 in flight on one libmpstore handle); nng: "
+             "`echo_bench` (REQ/REP, contexts: 1, or 50 on one socket). The last column "
+             "divides `mpstore-bench` incr (memory) by the libuv echo with as many in flight.")
     L.append("")
 
     # --- mpstore vs Redis vs echo ---

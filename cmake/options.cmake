@@ -9,6 +9,7 @@ endif()
 
 option(MPSTORE_WERROR "Treat warnings as errors" OFF)
 option(MPSTORE_SANITIZE "Build with AddressSanitizer and UndefinedBehaviorSanitizer" OFF)
+option(MPSTORE_FUZZ "Build the libFuzzer targets of tests/fuzz (clang only; tools/fuzz.sh)" OFF)
 
 add_compile_options(-Wall -Wextra -Wshadow -Wno-unused-parameter)
 add_compile_definitions(_POSIX_C_SOURCE=200809L _DEFAULT_SOURCE)
@@ -17,5 +18,14 @@ if(MPSTORE_WERROR)
 endif()
 if(MPSTORE_SANITIZE)
   add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()
+if(MPSTORE_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "MPSTORE_FUZZ needs clang (CC=clang)")
+  endif()
+  # coverage for libFuzzer everywhere; the targets link -fsanitize=fuzzer
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+    -fno-omit-frame-pointer)
   add_link_options(-fsanitize=address,undefined)
 endif()

@@ -1,8 +1,10 @@
 /*
- * daemon.h - the running daemon: configuration and the parts that the
- * transport (server.c), request dispatch (dispatch.c), sessions
- * (session.c), the commit thread (commit.c) and main.c share. The store
- * core (store.h) knows none of this.
+ * daemon.h - the running daemon: its configuration and the state that
+ * main.c, dispatch (dispatch.c, txn.c), the per-connection records
+ * (clients.c), notifications (notify.c), stats (stats.c) and sessions
+ * share. It sits between the transport (net/), which hands it requests,
+ * and the store (store/) and group commit (commit/), which it drives.
+ * Everything here runs on the loop thread unless it says otherwise.
  */
 #ifndef MPSD_DAEMON_H
 #define MPSD_DAEMON_H
@@ -10,102 +12,115 @@
 #include <pthread.h>
 #include <stdint.h>
 
-#include <nng/nng.h>
-
+#include "commit.h"
+#include "log.h"
+#include "net.h"
 #include "store.h"
 
-#define MPSD_MAX_LISTEN 8
-
-typedef enum mpsd_durability {
-	MPSD_DUR_MEMORY = 0,
-	MPSD_DUR_LOG,
-	MPSD_DUR_FSYNC,
-	MPSD_DUR_SNAPSHOT,
-} mpsd_durability;
+typedef struct mpsd_client  mpsd_client;
+typedef struct mpsd_clients mpsd_clients;
 
 typedef struct mpsd_config {
-	const char     *listen[MPSD_MAX_LISTEN];
-	int             nlisten;
-	const char     *pub_url;
-	const char     *db_path;
-	mpsd_durability durability;
-	int64_t         snapshot_secs;    /* 0 = no timed snapshots */
-	int64_t         snapshot_changes; /* 0 = no count-triggered snapshots */
+	mpsd_net_cfg    net;
+	mpsd_commit_cfg commit;
 	int64_t         lease_ms;
-	size_t          max_msg;          /* bytes; larger requests are refused by nng */
-	size_t          history;          /* changes kept in memory for watchers */
-	int             contexts;         /* REP contexts receiving at once */
 	const char     *schemas[16];      /* descriptor set files (--schema) */
 	int             nschemas;
 	int             verbose;
 	uint8_t         auth_key[256];    /* every request must carry it (len > 0) */
 	size_t          auth_len;
-	const char     *tls_cert;         /* PEM certificate chain + key for tls+tcp:// */
-	const char     *tls_key;
+	size_t          max_parked;       /* parked requests in all */
+	size_t          max_parked_per_client;
+	int             no_auth;          /* serve non-loopback addresses without a key */
+	int             pub_no_auth;      /* publish although a key is set */
+	mpsd_limits     limits;           /* --max-memory, --max-containers, --max-elements */
+	const char     *metrics_url;      /* --metrics http://HOST:PORT/PATH, NULL: off */
+	int             metrics_public;   /* ... on a non-loopback host */
 } mpsd_config;
 
-typedef struct mpsd_server  mpsd_server;
-typedef struct mpsd_commit  mpsd_commit;
 typedef struct mpsd_sessions mpsd_sessions;
-typedef struct mpsd_req     mpsd_req;
+typedef struct mpsd_req      mpsd_req;
+typedef struct mpsd_monitor  mpsd_monitor;
+typedef struct mpsd_metrics  mpsd_metrics;
 
 typedef struct mpsd_daemon {
 	mpsd_config    cfg;
 	mpsd_store    *st;
-	mpsd_server   *srv;
+	mpsd_net      *net;
 	mpsd_commit   *commit;
 	mpsd_sessions *sess;
-	void          *schema; /* schema registry (schema.c), may be NULL */
-	int            readonly; /* set after a failed commit */
-	uint64_t       requests; /* decoded requests so far (atomic; OP_STATS) */
-	char           readonly_why[256];
-	volatile int   stopping;
+	mpsd_clients  *clients;
+	void          *schema;   /* schema registry (schema.c), may be NULL */
+	uint64_t       requests; /* decoded requests so far (OP_STATS) */
+	size_t         largest_request; /* bytes of the largest request body so far */
+	uint64_t       heap_trims;      /* freed memory handed back (clock.c) */
+	mpsd_monitor  *mon;      /* while a connection monitors (operator.h) */
+	mpsd_metrics  *metrics;  /* with --metrics (operator.h) */
+	size_t         parked;   /* requests parked now */
+	int64_t        started_ms;
+	/* timers of the loop */
+	uv_timer_t     deadline; /* the earliest parked op's deadline */
+	int64_t        deadline_at;
+	uv_timer_t     lease;    /* session leases, heartbeats */
+	uv_signal_t    sigint, sigterm;
+	int            stopping;
+	/* groups the commit thread hands back (notify.c) */
+	pthread_mutex_t done_mtx;
+	mpsd_job       *done_head, *done_tail;
+	mpsd_post       done_post;
+	mpsd_req       *chg_waiters; /* waiting OP_CHANGES (changes.c) */
+	int             chg_pending; /* a group was committed since they last ran */
+	mpsd_req       *free_reqs;
+	size_t          nfree_reqs;
+	char            park_msg_all[128], park_msg_one[128]; /* ERR_LIMIT texts */
+	pthread_t       loop_thread;
 } mpsd_daemon;
 
-/* Logging to stderr with a timestamp. */
-void mpsd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
 /* ---- dispatch.c ---- */
-/* A request arrived on a worker: decode, run, reply or defer. */
-void mpsd_dispatch(mpsd_daemon *d, mpsd_req *r, nng_msg *msg);
-/* Under the store lock, after r's changes committed: record the answer m
- * for re-sends (NULL: none). Then, without the lock, mpsd_dispatch_send
- * answers r and any re-send of it (takes m; NULL abandons). */
-void mpsd_dispatch_committed(mpsd_daemon *d, mpsd_req *r, nng_msg *m);
-void mpsd_dispatch_send(mpsd_daemon *d, mpsd_req *r, nng_msg *m);
+/* net hook: a request arrived. */
+void mpsd_dispatch_request(void *arg, const mpsd_peer *from, const uint8_t *body, size_t len,
+    int flags);
+/* commit hook target (on the loop): answer a committed job's request. */
+void mpsd_dispatch_job_done(mpsd_daemon *d, mpsd_job *j);
 /* Re-run a parked op (store resume callback). */
 int  mpsd_dispatch_resume(void *owner, mpsd_waiter *w, int expired);
-/* Drop a parked request of a dead session (no reply). */
+/* Drop a parked request of a dead session or connection (no reply). */
 void mpsd_dispatch_drop(void *owner);
 /* Run session_gone for sid and commit what it changed (store locked). */
 void mpsd_dispatch_session_gone(mpsd_daemon *d, uint64_t sid);
+/* Connection id ended: drop the parked requests (a list through
+ * next_free), end its sessions (store locked). */
+void mpsd_dispatch_conn_gone(mpsd_daemon *d, uint32_t id, mpsd_req *parked);
+void mpsd_req_free_all(mpsd_daemon *d);
 
-/* ---- server.c: nng transport ---- */
-int  mpsd_server_start(mpsd_daemon *d, char *err, size_t errlen);
-/* Stop receiving and close the sockets; replies after this are dropped. */
-void mpsd_server_stop(mpsd_daemon *d);
-/* Free the contexts (after the commit thread stopped). */
-void mpsd_server_free(mpsd_daemon *d);
-/* Send a reply for r (takes msg) and recycle r's worker. */
-void mpsd_server_reply(mpsd_daemon *d, mpsd_req *r, nng_msg *msg);
-/* Replies made by this thread between hold and flush are queued and sent
- * by flush: hold before taking the store lock, flush after releasing it. */
-void mpsd_server_hold(void);
-void mpsd_server_flush(mpsd_daemon *d);
-/* Forget r without replying (its client is gone). */
-void mpsd_server_abandon(mpsd_daemon *d, mpsd_req *r);
-/* Publish one message (topic "name\0" + payload). Never blocks. */
-void mpsd_server_publish(mpsd_daemon *d, const char *name, const uint8_t *data, size_t len);
-/* Publish a ready message (topic included); takes m. */
-void mpsd_server_publish_msg(mpsd_daemon *d, nng_msg *m);
-/* Connected subscribers (0: publishing can be skipped). */
-int mpsd_server_subscribers(mpsd_daemon *d);
-/* REP contexts allocated, and those whose reply waits behind a busy connection */
-void mpsd_server_contexts(mpsd_daemon *d, size_t *all, size_t *sending);
-/* nng did not finish closing the sockets at stop: exit without nng's cleanup */
-int mpsd_server_stuck(mpsd_daemon *d);
-/* The request state a worker carries (dispatch.c owns its fields). */
-mpsd_req *mpsd_server_req_of(void *worker);
-void      mpsd_server_wake_clock(mpsd_daemon *d);
+/* ---- clock.c: the loop's timers ---- */
+/* After a request was handled: keep the deadline timer on the earliest
+ * parked op. */
+void mpsd_dispatch_rearm(mpsd_daemon *d);
+void mpsd_clock_start(mpsd_daemon *d); /* deadlines, leases, heartbeats */
+void mpsd_clock_stop(mpsd_daemon *d);
+
+/* ---- changes.c: OP_CHANGES that waits for changes ---- */
+int  mpsd_changes_op(mpsd_daemon *d, mpsd_req *r, mpsd_exec *x);
+/* Re-run the waiters: all after a commit (chg_pending), else those past
+ * their deadline. At the loop's top level. */
+void mpsd_changes_run(mpsd_daemon *d, int64_t now);
+void mpsd_changes_drop(mpsd_daemon *d, mpsd_req *r);
+
+/* ---- notify.c ---- */
+/* commit hook (any thread): a committed group; handed to the loop. */
+void mpsd_notify_done(void *arg, mpsd_job *list);
+/* Publish and answer the groups handed back so far (loop thread). */
+void mpsd_notify_drain(void *arg);
+void mpsd_notify_heartbeat(mpsd_daemon *d);
+
+/* ---- resend.c ---- */
+/* At start, after the commit module recovered and before serving: the
+ * answers the previous run kept go back into sessions, and freed sessions
+ * prune theirs. 0, or -1 with err set. */
+int mpsd_resend_start(mpsd_daemon *d, char *err, size_t errlen);
+
+/* ---- stats.c ---- */
+int  mpsd_stats(mpsd_daemon *d, mpsd_exec *x);
 
 #endif

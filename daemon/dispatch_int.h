@@ -20,6 +20,12 @@ void dispatch_exec_setup(mpsd_daemon *d, mpsd_req *r, const Mpstore__Op *op, Mps
 /* A failed op's result keeps only status and error; every result gets a revision. */
 int dispatch_tidy(mpsd_daemon *d, Mpstore__Result *res, int rv);
 Mpstore__Result *dispatch_new_result(mpsd_req *r);
+/* Run r's current op again (a parked daemon-level op: OP_CHANGES,
+ * OP_MONITOR); MPSD_PARK while it still waits, else its status (then call
+ * dispatch_resumed). */
+int dispatch_rerun(mpsd_daemon *d, mpsd_req *r, int expired);
+/* A parked op of r completed (its result is in): go on with the batch. */
+void dispatch_resumed(mpsd_daemon *d, mpsd_req *r);
 /* Pack r's answer and send it now, or after its changes commit. */
 void dispatch_finish(mpsd_daemon *d, mpsd_req *r);
 /* Run r's txn (txn.c). */

@@ -1,23 +1,31 @@
 /*
- * req.h - one REP context and the request it is answering. server.c owns
- * the transport fields, dispatch.c the request fields. A req is answered
- * at once, or later (after the commit of its changes, or when a parked op
- * is woken); meanwhile other reqs keep receiving.
+ * req.h - one request being answered. dispatch.c owns it: it is taken from
+ * a free list when a request arrives (mpsd_dispatch_request) and returned
+ * when it is answered, at once, after the commit of its changes, or when a
+ * parked op is woken; meanwhile the loop serves others. peer says where
+ * the answer goes (net.h); cl links it to its connection's record, so that
+ * a connection that ends takes its parked requests with it.
  */
 #ifndef MPSD_REQ_H
 #define MPSD_REQ_H
 
 #include "daemon.h"
 
+typedef struct mpsd_client mpsd_client;
+
 struct mpsd_req {
-	/* transport (server.c) */
 	mpsd_daemon *d;
-	nng_ctx      ctx;
-	nng_aio     *raio, *saio;
-	mpsd_req    *next_free, *next_all;
-	int          receiving;
-	uint32_t     pipe;
-	/* request (dispatch.c) */
+	mpsd_peer    peer;
+	mpsd_client *cl;               /* NULL once the connection is gone */
+	mpsd_req    *cl_prev, *cl_next;
+	mpsd_req    *next_free;
+	int          parked;           /* counted in cl's and d's parked */
+	int          waited;           /* was parked (not in the latency metric) */
+	int64_t      t0_ns;            /* arrived at (metrics only) */
+	int          chg_wait;         /* a waiting OP_CHANGES (changes.c) */
+	int64_t      chg_deadline;
+	mpsd_req    *cw_prev, *cw_next;
+	/* the request */
 	Mpstore__Request *rq;
 	mpsd_arena        arena;
 	Mpstore__Result **results;
@@ -33,7 +41,5 @@ struct mpsd_req {
 	mpsd_req         *dup;      /* a re-send waiting for this answer */
 	mpsd_req         *dup_send; /* taken at commit, answered with it */
 };
-
-enum { MPSD_ACT_NONE = 0, MPSD_ACT_SNAPSHOT = 1, MPSD_ACT_BACKUP = 2 };
 
 #endif

@@ -7,6 +7,8 @@
 struct mpsd_sessions {
 	mpsd_session **buckets;
 	size_t         nbuckets, count;
+	void         (*on_free)(void *arg, uint64_t sid);
+	void          *on_free_arg;
 };
 
 mpsd_sessions *mpsd_sessions_alloc(void)
@@ -21,6 +23,16 @@ mpsd_sessions *mpsd_sessions_alloc(void)
 		return NULL;
 	}
 	return ss;
+}
+
+/* Drop a kept answer (a re-send of it will run again). */
+static void slot_clear(mpsd_session *s, mpsd_dedupe *d)
+{
+	if (d->data != NULL)
+		s->cache_bytes -= d->len;
+	free(d->data);
+	d->data = NULL;
+	d->len = 0;
 }
 
 static void session_free(mpsd_session *s)
@@ -47,6 +59,21 @@ void mpsd_sessions_free(mpsd_sessions *ss)
 }
 
 size_t mpsd_sessions_count(const mpsd_sessions *ss) { return ss->count; }
+
+void mpsd_sessions_on_free(mpsd_sessions *ss, void (*fn)(void *arg, uint64_t sid), void *arg)
+{
+	ss->on_free = fn;
+	ss->on_free_arg = arg;
+}
+
+size_t mpsd_sessions_cache_bytes(const mpsd_sessions *ss)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < ss->nbuckets; i++)
+		for (const mpsd_session *s = ss->buckets[i]; s != NULL; s = s->next)
+			n += s->cache_bytes;
+	return n;
+}
 
 static size_t bucket(const mpsd_sessions *ss, uint64_t id)
 {
@@ -111,8 +138,10 @@ void mpsd_session_touch(mpsd_session *s, uint32_t pipe, int64_t now_ms)
 int mpsd_session_seen(mpsd_session *s, uint64_t reqid, mpsd_req *r, const uint8_t **data,
     size_t *len, mpsd_req **pending)
 {
+	if (reqid == 0)
+		return MPSD_SEEN_NEW; /* "no re-send recognition": nothing kept */
 	mpsd_dedupe *d = &s->slots[reqid % MPSD_DEDUPE_SLOTS];
-	if (reqid != 0 && d->id == reqid) {
+	if (d->id == reqid) {
 		if (d->data != NULL) {
 			*data = d->data;
 			*len = d->len;
@@ -124,31 +153,68 @@ int mpsd_session_seen(mpsd_session *s, uint64_t reqid, mpsd_req *r, const uint8_
 		}
 	}
 	/* a newer id takes the slot; the older answer is forgotten */
-	free(d->data);
-	d->data = NULL;
+	slot_clear(s, d);
 	d->id = reqid;
 	d->pending = r;
 	return MPSD_SEEN_NEW;
 }
 
+/* Drop the oldest kept answers, but never `keep`, until the session is
+ * within its bound. */
+static void cache_trim(mpsd_session *s, const mpsd_dedupe *keep)
+{
+	while (s->cache_bytes > MPSD_DEDUPE_BYTES) {
+		mpsd_dedupe *old = NULL;
+		for (size_t i = 0; i < MPSD_DEDUPE_SLOTS; i++) {
+			mpsd_dedupe *d = &s->slots[i];
+			if (d->data != NULL && d != keep && (old == NULL || d->seq < old->seq))
+				old = d;
+		}
+		if (old == NULL)
+			return;
+		slot_clear(s, old);
+		old->id = 0;
+	}
+}
+
 void mpsd_session_answered(mpsd_session *s, uint64_t reqid, const void *data, size_t len, int keep)
 {
 	mpsd_dedupe *d = &s->slots[reqid % MPSD_DEDUPE_SLOTS];
-	if (d->id != reqid)
+	if (reqid == 0 || d->id != reqid)
 		return;
 	d->pending = NULL;
+	slot_clear(s, d); /* an answer given twice replaces the first */
 	if (keep && (d->data = malloc(len ? len : 1)) != NULL) {
-		memcpy(d->data, data, len);
+		if (len > 0) /* a restored empty answer comes as NULL */
+			memcpy(d->data, data, len);
 		d->len = len;
+		d->seq = ++s->answers;
+		s->cache_bytes += len;
+		cache_trim(s, d);
 	} else {
 		d->id = 0;
 	}
 }
 
+int mpsd_session_restore(mpsd_sessions *ss, uint64_t sid, uint64_t reqid, const void *data,
+    size_t len, int64_t now_ms)
+{
+	mpsd_session *s = mpsd_session_get(ss, sid);
+	if (s == NULL || reqid == 0)
+		return -1;
+	if (s->gone_at == 0)
+		s->gone_at = now_ms; /* ended: freed one lease from now */
+	mpsd_dedupe *d = &s->slots[reqid % MPSD_DEDUPE_SLOTS];
+	slot_clear(s, d);
+	d->id = reqid;
+	mpsd_session_answered(s, reqid, data, len, 1);
+	return d->id == reqid ? 0 : -1;
+}
+
 void mpsd_session_forget(mpsd_session *s, uint64_t reqid)
 {
 	mpsd_dedupe *d = &s->slots[reqid % MPSD_DEDUPE_SLOTS];
-	if (d->id == reqid && d->data == NULL) {
+	if (reqid != 0 && d->id == reqid && d->data == NULL) {
 		d->pending = NULL;
 		d->id = 0;
 	}
@@ -166,6 +232,8 @@ void mpsd_sessions_reap(mpsd_sessions *ss, uint32_t pipe, int64_t now_ms, int64_
 				if (pipe == 0 && now_ms - s->gone_at > keep) {
 					*pp = s->next; /* its re-sends are long over */
 					ss->count--;
+					if (ss->on_free != NULL)
+						ss->on_free(ss->on_free_arg, s->id);
 					session_free(s);
 					continue;
 				}

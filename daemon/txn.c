@@ -71,6 +71,10 @@ static int eval_compare(mpsd_daemon *d, mpsd_req *r, const Mpstore__Compare *cp,
 	} else if (cp->target == MPSTORE__COMPARE_TARGET__TARGET_LENGTH) {
 		lhs_v.v_case = MPSTORE__VALUE__V_INT_VALUE;
 		lhs_v.int_value = c->k->length ? c->k->length(c) : 0;
+	} else if (cp->target != MPSTORE__COMPARE_TARGET__TARGET_VALUE &&
+	           cp->target != MPSTORE__COMPARE_TARGET__TARGET_DICT_ENTRY) {
+		snprintf(msg, msglen, "txn compare on '%s': unknown target %d", cp->name, (int)cp->target);
+		return MPSTORE__STATUS__ERR_INVALID;
 	} else {
 		/* value or dict entry: read it with the kind's own get */
 		Mpstore__Op op;

@@ -87,6 +87,38 @@ out:
 	return rv;
 }
 
+int
+mpsp_backup_name_check(const char *name, char *err, size_t errlen)
+{
+	size_t n = name != NULL ? strlen(name) : 0;
+	if (n == 0 || n > 255)
+		return mpsp__fail(err, errlen, MPSTORE__STATUS__ERR_INVALID,
+		    "backup: the name must be 1 to 255 bytes");
+	if (strchr(name, '/') != NULL)
+		return mpsp__fail(err, errlen, MPSTORE__STATUS__ERR_INVALID,
+		    "backup: '%s' is a path; give a file name, which the daemon creates in its "
+		    "--backup-dir", name);
+	if (name[0] == '.')
+		return mpsp__fail(err, errlen, MPSTORE__STATUS__ERR_INVALID,
+		    "backup: a name may not start with '.' ('%s')", name);
+	return 0;
+}
+
+int
+mpsp_backup_in(mpsp *p, const char *dir, const char *name, char *err, size_t errlen)
+{
+	char path[4352];
+	int  rv = mpsp_backup_name_check(name, err, errlen);
+	if (rv != 0)
+		return rv;
+	if (dir == NULL || dir[0] == '\0')
+		return mpsp__fail(err, errlen, MPSTORE__STATUS__ERR_INVALID,
+		    "backup: no backup directory (mpstored --backup-dir DIR)");
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return mpsp__fail(err, errlen, MPSTORE__STATUS__ERR_INVALID, "backup: path too long");
+	return mpsp_backup(p, path, err, errlen);
+}
+
 static uint64_t
 file_size(const char *path, const char *suffix)
 {
@@ -111,6 +143,7 @@ mpsp_stats_get(mpsp *p, mpsp_stats *st, char *err, size_t errlen)
 	st->snapshot_rev   = p->snap_rev;
 	st->snapshot_rows  = p->snap_rows;
 	st->snapshot_bytes = p->snap_bytes;
+	st->upgraded_from  = p->upgraded_from;
 	if (p->path != NULL && !p->memdb) {
 		st->file_bytes = file_size(p->path, "");
 		st->wal_bytes  = file_size(p->path, "-wal");

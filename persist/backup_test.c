@@ -13,7 +13,7 @@ fill(mpsp *p)
 	for (uint64_t i = 1; i <= 100; i++) {
 		snprintf(data, sizeof(data), "v%llu", (unsigned long long)i);
 		mpsp_rec r = tu_rec(i, i % 2 ? "odd" : "even", data);
-		OK_ERR(mpsp_log_append(p, &r, 1, i, err, sizeof(err)));
+		OK_ERR(mpsp_log_append(p, &r, 1, i, NULL, 0, NULL, 0, err, sizeof(err)));
 	}
 	OK_ERR(mpsp_snapshot_begin(p, 50, 50, err, sizeof(err)));
 	mpsp_rec s[] = { tu_rec(0, "even", "E50"), tu_rec(0, "odd", "O49") };
@@ -67,6 +67,46 @@ test_backup_file(void **state)
 	tu_rmdir(dir);
 }
 
+/* OP_BACKUP's names: a file name in the backup directory, never a path. */
+static void
+test_backup_in_dir(void **state)
+{
+	char *dir = tu_tmpdir(), *path = tu_path(dir, "m.db"), *bdir = tu_path(dir, "backups");
+	mpsp *p;
+	assert_int_equal(mkdir(bdir, 0700), 0);
+	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
+	fill(p);
+	static const char *const bad[] = {"", "..", ".", ".x", "../m2.db", "a/b", "/tmp/x.db",
+	    "x/", NULL};
+	for (int i = 0; bad[i] != NULL; i++) {
+		assert_int_equal(mpsp_backup_name_check(bad[i], err, sizeof(err)),
+		    MPSTORE__STATUS__ERR_INVALID);
+		assert_int_equal(mpsp_backup_in(p, bdir, bad[i], err, sizeof(err)),
+		    MPSTORE__STATUS__ERR_INVALID);
+	}
+	char long_name[300];
+	memset(long_name, 'n', sizeof(long_name) - 1);
+	long_name[sizeof(long_name) - 1] = '\0';
+	assert_int_equal(mpsp_backup_name_check(long_name, err, sizeof(err)),
+	    MPSTORE__STATUS__ERR_INVALID);
+	char *escaped = tu_path(dir, "m2.db");
+	assert_false(tu_exists(escaped));
+	OK_ERR(mpsp_backup_name_check("nightly-2026.db", err, sizeof(err)));
+	OK_ERR(mpsp_backup_in(p, bdir, "nightly-2026.db", err, sizeof(err)));
+	char *copy = tu_path(bdir, "nightly-2026.db");
+	same_content(p, copy);
+	assert_int_equal(mpsp_backup_in(p, bdir, "nightly-2026.db", err, sizeof(err)),
+	    MPSTORE__STATUS__ERR_EXISTS);
+	assert_int_equal(mpsp_backup_in(p, NULL, "x.db", err, sizeof(err)),
+	    MPSTORE__STATUS__ERR_INVALID);
+	mpsp_close(p);
+	free(copy);
+	free(escaped);
+	free(bdir);
+	free(path);
+	tu_rmdir(dir);
+}
+
 static void
 test_backup_memory_db(void **state)
 {
@@ -86,6 +126,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_backup_file),
+		cmocka_unit_test(test_backup_in_dir),
 		cmocka_unit_test(test_backup_memory_db),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -42,54 +42,10 @@ check_revs(mpsp *p, const mpsp_rec *recs, size_t n, char *err, size_t errlen)
  */
 
 static size_t
-varint_len(uint64_t v)
-{
-	size_t n = 1;
-	while (v >= 0x80) {
-		v >>= 7;
-		n++;
-	}
-	return n;
-}
-
-static uint8_t *
-varint_put(uint8_t *b, uint64_t v)
-{
-	while (v >= 0x80) {
-		*b++ = (uint8_t)(v | 0x80);
-		v >>= 7;
-	}
-	*b++ = (uint8_t)v;
-	return b;
-}
-
-/* 0, or -1 when the varint runs past end or is longer than 64 bits. */
-static int
-varint_get(const uint8_t **bp, const uint8_t *end, uint64_t *v)
-{
-	const uint8_t *b = *bp;
-	uint64_t       x = 0;
-	for (unsigned shift = 0; shift < 64; shift += 7) {
-		if (b == end)
-			return -1;
-		uint8_t c = *b++;
-		if (shift == 63 && (c & 0xfe) != 0)
-			return -1;
-		x |= (uint64_t)(c & 0x7f) << shift;
-		if (!(c & 0x80)) {
-			*v   = x;
-			*bp  = b;
-			return 0;
-		}
-	}
-	return -1;
-}
-
-static size_t
 rec_size(const mpsp_rec *r, size_t namelen)
 {
-	return varint_len(r->rev) + varint_len((uint64_t)(uint32_t)r->kind) + varint_len(namelen) +
-	    namelen + varint_len(r->len) + r->len;
+	return mpsp__varint_len(r->rev) + mpsp__varint_len((uint64_t)(uint32_t)r->kind) +
+	    mpsp__varint_len(namelen) + namelen + mpsp__varint_len(r->len) + r->len;
 }
 
 /* One decoded record of a row; name is not NUL-terminated. */
@@ -102,17 +58,17 @@ typedef struct lrec {
 static const char *
 lrec_get(const uint8_t **bp, const uint8_t *end, lrec *r)
 {
-	if (varint_get(bp, end, &r->rev) != 0)
+	if (mpsp__varint_get(bp, end, &r->rev) != 0)
 		return "bad revision";
-	if (varint_get(bp, end, &r->kind) != 0 || r->kind > UINT32_MAX)
+	if (mpsp__varint_get(bp, end, &r->kind) != 0 || r->kind > UINT32_MAX)
 		return "bad kind";
-	if (varint_get(bp, end, &r->nlen) != 0)
+	if (mpsp__varint_get(bp, end, &r->nlen) != 0)
 		return "bad name length";
 	if (r->nlen > (uint64_t)(end - *bp))
 		return "name runs past the end of the row";
 	r->name = *bp;
 	*bp += r->nlen;
-	if (varint_get(bp, end, &r->dlen) != 0)
+	if (mpsp__varint_get(bp, end, &r->dlen) != 0)
 		return "bad data length";
 	if (r->dlen > (uint64_t)(end - *bp))
 		return "data run past the end of the row";
@@ -145,7 +101,8 @@ lrow_read(sqlite3_stmt *s, lrow *w)
 static int
 lrow_check(mpsp *p, const lrow *w, char *err, size_t errlen)
 {
-	const uint8_t *b = w->b, *end = w->b + w->len;
+	/* an empty blob comes back as NULL: no arithmetic on it */
+	const uint8_t *b = w->b, *end = w->b != NULL ? w->b + w->len : NULL;
 	const char    *why = NULL;
 	uint64_t       i, prev = w->lo, bytes = 0;
 	lrec           r;
@@ -178,7 +135,7 @@ bad:
 	return mpsp__fail(err, errlen, MPSTORE__STATUS__ERR_IO,
 	    "log row seq %lld of %s is corrupt: record %llu of %llu: %s (%zu bytes, offset %zu)",
 	    (long long)w->seq, p->path != NULL ? p->path : "(memory)", (unsigned long long)i + (i < w->n),
-	    (unsigned long long)w->n, why, w->len, (size_t)(b - w->b));
+	    (unsigned long long)w->n, why, w->len, b != NULL ? (size_t)(b - w->b) : 0);
 }
 
 /* Growable buffer for a record's NUL-terminated name. */
@@ -307,25 +264,18 @@ static int
 encode_row(mpsp *p, const mpsp_rec *recs, size_t from, size_t to, size_t size, char *err,
     size_t errlen)
 {
-	if (size > p->enc_cap) {
-		size_t   cap = size < 4096 ? 4096 : size + size / 4;
-		uint8_t *b   = malloc(cap);
-		if (b == NULL)
-			return mpsp__fail(err, errlen, MPSTORE__STATUS__ERR_INTERNAL,
-			    "out of memory encoding %zu bytes of log records", size);
-		free(p->enc);
-		p->enc     = b;
-		p->enc_cap = cap;
-	}
+	int rv = mpsp__buf_reserve(&p->enc, &p->enc_cap, size, "log records", err, errlen);
+	if (rv != 0)
+		return rv;
 	uint8_t *b = p->enc;
 	for (size_t i = from; i < to; i++) {
 		size_t nl = strlen(recs[i].name);
-		b         = varint_put(b, recs[i].rev);
-		b         = varint_put(b, (uint64_t)(uint32_t)recs[i].kind);
-		b         = varint_put(b, nl);
+		b         = mpsp__varint_put(b, recs[i].rev);
+		b         = mpsp__varint_put(b, (uint64_t)(uint32_t)recs[i].kind);
+		b         = mpsp__varint_put(b, nl);
 		memcpy(b, recs[i].name, nl);
 		b += nl;
-		b = varint_put(b, recs[i].len);
+		b = mpsp__varint_put(b, recs[i].len);
 		if (recs[i].len > 0)
 			memcpy(b, recs[i].data, recs[i].len);
 		b += recs[i].len;
@@ -333,10 +283,11 @@ encode_row(mpsp *p, const mpsp_rec *recs, size_t from, size_t to, size_t size, c
 	return 0;
 }
 
-/* Insert recs[from..to) as one row. */
+/* Insert recs[from..to) as one row, with the answers column ans (NULL:
+ * none); *seq gets the row's. */
 static int
 insert_row(mpsp *p, const mpsp_rec *recs, size_t from, size_t to, size_t size, uint64_t bytes,
-    char *err, size_t errlen)
+    const uint8_t *ans, size_t anslen, uint64_t *seq, char *err, size_t errlen)
 {
 	int rv;
 	if ((rv = encode_row(p, recs, from, to, size, err, errlen)) != 0)
@@ -347,20 +298,25 @@ insert_row(mpsp *p, const mpsp_rec *recs, size_t from, size_t to, size_t size, u
 	sqlite3_bind_int64(s, 3, (sqlite3_int64)(to - from));
 	sqlite3_bind_int64(s, 4, (sqlite3_int64)bytes);
 	sqlite3_bind_blob64(s, 5, p->enc, size, SQLITE_STATIC);
+	if (ans != NULL)
+		sqlite3_bind_blob64(s, 6, ans, anslen, SQLITE_STATIC);
 	int rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
 	if (rc != SQLITE_DONE)
 		return mpsp__sqlfail(p, p->db, rc, err, errlen, "cannot append to the log of");
+	*seq = (uint64_t)sqlite3_last_insert_rowid(p->db);
 	return 0;
 }
 
 int
-mpsp_log_append(mpsp *p, const mpsp_rec *recs, size_t n, uint64_t token, char *err, size_t errlen)
+mpsp_log_append(mpsp *p, const mpsp_rec *recs, size_t n, uint64_t token, const mpsp_answer *ans,
+    size_t nans, const uint64_t *prune, size_t nprune, char *err, size_t errlen)
 {
 	int rv = 0;
 	pthread_mutex_lock(&p->mu);
-	if ((rv = check_revs(p, recs, n, err, errlen)) != 0)
+	if ((rv = check_revs(p, recs, n, err, errlen)) != 0 ||
+	    (rv = mpsp__answers_check(ans, nans, err, errlen)) != 0)
 		goto out;
 	if (p->db == NULL || p->d == MPSP_SNAPSHOT) {
 		/* nothing kept: remember where we are for log_read and stats */
@@ -370,11 +326,21 @@ mpsp_log_append(mpsp *p, const mpsp_rec *recs, size_t n, uint64_t token, char *e
 			p->token = token;
 		goto out;
 	}
-	if (n == 0 && token <= p->token && !p->in_txn)
+	if (n == 0 && token <= p->token && nans == 0 && nprune == 0 && !p->in_txn)
 		goto out;
 
 	if (!p->in_txn && (rv = mpsp__begin(p, err, errlen)) != 0)
 		goto out;
+	/* prunes first, then the answers, which commit (or roll back) with
+	 * the records they answer: in the first row's answers column, or in
+	 * the answers table when there are no records (answers.c) */
+	const uint8_t *ablob = NULL;
+	size_t         alen = 0;
+	uint64_t       seq = p->last_log_seq, prune_seq = p->last_log_seq;
+	if ((rv = mpsp__answers_prune(p, prune, nprune, err, errlen)) != 0 ||
+	    (n == 0 && (rv = mpsp__answers_put(p, ans, nans, err, errlen)) != 0) ||
+	    (n > 0 && (rv = mpsp__answers_encode(p, ans, nans, &ablob, &alen, err, errlen)) != 0))
+		goto fail;
 	/* one row for the batch; a new row only when the encoding passes
 	 * log_row_bytes (a record is never split) */
 	uint64_t bytes = 0, rows = 0, row_bytes = 0;
@@ -382,8 +348,10 @@ mpsp_log_append(mpsp *p, const mpsp_rec *recs, size_t n, uint64_t token, char *e
 	for (size_t i = 0; i < n; i++) {
 		size_t rs = rec_size(&recs[i], strlen(recs[i].name));
 		if (i > from && size + rs > p->log_row_bytes) {
-			if ((rv = insert_row(p, recs, from, i, size, row_bytes, err, errlen)) != 0)
+			if ((rv = insert_row(p, recs, from, i, size, row_bytes, ablob, alen, &seq, err,
+			         errlen)) != 0)
 				goto fail;
+			ablob = NULL;
 			rows++;
 			from = i;
 			size = row_bytes = 0;
@@ -393,7 +361,7 @@ mpsp_log_append(mpsp *p, const mpsp_rec *recs, size_t n, uint64_t token, char *e
 		bytes += recs[i].len;
 	}
 	if (n > 0) {
-		if ((rv = insert_row(p, recs, from, n, size, row_bytes, err, errlen)) != 0)
+		if ((rv = insert_row(p, recs, from, n, size, row_bytes, ablob, alen, &seq, err, errlen)) != 0)
 			goto fail;
 		rows++;
 	}
@@ -403,6 +371,8 @@ mpsp_log_append(mpsp *p, const mpsp_rec *recs, size_t n, uint64_t token, char *e
 		goto fail;
 	p->in_txn = 0;
 	p->batch_rows = p->batch_bytes = 0;
+	p->last_log_seq = seq;
+	mpsp__answers_pruned(p, prune, nprune, prune_seq);
 	p->log_rows += n;
 	p->log_bytes += bytes;
 	p->log_batches += rows;
@@ -414,12 +384,8 @@ mpsp_log_append(mpsp *p, const mpsp_rec *recs, size_t n, uint64_t token, char *e
 fail:
 	mpsp__rollback(p);
 out:
-	/* keep the encoding buffer only while it is small */
-	if (p->enc_cap > (1u << 20)) {
-		free(p->enc);
-		p->enc     = NULL;
-		p->enc_cap = 0;
-	}
+	mpsp__buf_trim(&p->enc, &p->enc_cap);
+	mpsp__buf_trim(&p->ans_enc, &p->ans_cap);
 	pthread_mutex_unlock(&p->mu);
 	return rv;
 }
@@ -531,6 +497,8 @@ mpsp_log_read(mpsp *p, uint64_t from_rev, mpsp_rec_cb fn, void *arg, char *err, 
 
 	if (from_rev == 0)
 		from_rev = 1;
+	if (from_rev > (uint64_t)INT64_MAX)
+		return 0; /* above any stored revision (SQLite's integers are signed) */
 	pthread_mutex_lock(&p->mu);
 	last  = p->last_rev;
 	floor = p->log_floor;

@@ -17,13 +17,13 @@ test_append_recover_order(void **state)
 	mpsp_rec b1[] = { tu_rec(1, "jobs", "create"), tu_rec(2, "jobs", "a1") };
 	/* a transaction: two records share revision 3 */
 	mpsp_rec b2[] = { tu_rec(3, "jobs", "a2"), tu_rec(3, "d", "set"), tu_rec(4, "zeta", "z") };
-	OK_ERR(mpsp_log_append(p, b1, 2, 1, err, sizeof(err)));
-	OK_ERR(mpsp_log_append(p, b2, 3, 5, err, sizeof(err)));
-	OK_ERR(mpsp_log_append(p, NULL, 0, 9, err, sizeof(err))); /* token only */
+	OK_ERR(mpsp_log_append(p, b1, 2, 1, NULL, 0, NULL, 0, err, sizeof(err)));
+	OK_ERR(mpsp_log_append(p, b2, 3, 5, NULL, 0, NULL, 0, err, sizeof(err)));
+	OK_ERR(mpsp_log_append(p, NULL, 0, 9, NULL, 0, NULL, 0, err, sizeof(err))); /* token only */
 
 	/* out of order: refused, nothing written */
 	mpsp_rec bad[] = { tu_rec(5, "x", "ok"), tu_rec(4, "x", "back") };
-	assert_int_equal(mpsp_log_append(p, bad, 2, 9, err, sizeof(err)), MPSTORE__STATUS__ERR_INVALID);
+	assert_int_equal(mpsp_log_append(p, bad, 2, 9, NULL, 0, NULL, 0, err, sizeof(err)), MPSTORE__STATUS__ERR_INVALID);
 	assert_non_null(strstr(err, "out of order"));
 	mpsp_stats st;
 	OK_ERR(mpsp_stats_get(p, &st, err, sizeof(err)));
@@ -46,9 +46,9 @@ test_append_recover_order(void **state)
 	assert_int_equal(token, 9);
 	/* appends continue after recovery; revision 4 again is allowed (same txn), 3 is not */
 	mpsp_rec r3 = tu_rec(3, "x", "old");
-	assert_int_equal(mpsp_log_append(p, &r3, 1, 9, err, sizeof(err)), MPSTORE__STATUS__ERR_INVALID);
+	assert_int_equal(mpsp_log_append(p, &r3, 1, 9, NULL, 0, NULL, 0, err, sizeof(err)), MPSTORE__STATUS__ERR_INVALID);
 	mpsp_rec r5 = tu_rec(5, "x", "new");
-	OK_ERR(mpsp_log_append(p, &r5, 1, 9, err, sizeof(err)));
+	OK_ERR(mpsp_log_append(p, &r5, 1, 9, NULL, 0, NULL, 0, err, sizeof(err)));
 	mpsp_close(p);
 	tu_recs_free(&got);
 	free(path);
@@ -64,7 +64,7 @@ test_wal_sync(void **state)
 	mpsp *p;
 	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
 	mpsp_rec r1 = tu_rec(1, "a", "one");
-	OK_ERR(mpsp_log_append(p, &r1, 1, 0, err, sizeof(err)));
+	OK_ERR(mpsp_log_append(p, &r1, 1, 0, NULL, 0, NULL, 0, err, sizeof(err)));
 	assert_true(tu_exists(wal));
 	assert_int_equal(p->dir_synced, 0);
 	OK_ERR(mpsp_wal_sync(p, err, sizeof(err)));
@@ -73,7 +73,7 @@ test_wal_sync(void **state)
 
 	assert_int_equal(unlink(wal), 0);
 	mpsp_rec r2 = tu_rec(2, "a", "two");
-	OK_ERR(mpsp_log_append(p, &r2, 1, 0, err, sizeof(err))); /* SQLite does not notice */
+	OK_ERR(mpsp_log_append(p, &r2, 1, 0, NULL, 0, NULL, 0, err, sizeof(err))); /* SQLite does not notice */
 	assert_int_equal(mpsp_wal_sync(p, err, sizeof(err)), MPSTORE__STATUS__ERR_IO);
 	assert_non_null(strstr(err, "m.db-wal"));
 	mpsp_close(p);
@@ -105,7 +105,7 @@ test_log_read(void **state)
 		snprintf(name, sizeof(name), "c%llu", (unsigned long long)(i % 3));
 		snprintf(data, sizeof(data), "v%llu", (unsigned long long)i);
 		mpsp_rec r = tu_rec(i, name, data);
-		OK_ERR(mpsp_log_append(p, &r, 1, 0, err, sizeof(err)));
+		OK_ERR(mpsp_log_append(p, &r, 1, 0, NULL, 0, NULL, 0, err, sizeof(err)));
 	}
 	tu_recs got = { 0 };
 	OK_ERR(mpsp_log_read(p, 15, tu_collect_cb, &got, err, sizeof(err)));
@@ -114,6 +114,11 @@ test_log_read(void **state)
 	assert_string_equal(got.s[5], "20 c2 2 v20");
 	tu_recs_free(&got);
 	OK_ERR(mpsp_log_read(p, 21, tu_collect_cb, &got, err, sizeof(err)));
+	assert_int_equal(got.n, 0);
+	/* a revision past SQLite's signed integers: nothing, not everything */
+	OK_ERR(mpsp_log_read(p, UINT64_MAX, tu_collect_cb, &got, err, sizeof(err)));
+	assert_int_equal(got.n, 0);
+	OK_ERR(mpsp_log_read(p, (uint64_t)INT64_MAX + 1, tu_collect_cb, &got, err, sizeof(err)));
 	assert_int_equal(got.n, 0);
 	OK_ERR(mpsp_log_read(p, 0, tu_collect_cb, &got, err, sizeof(err)));
 	assert_int_equal(got.n, 20);
@@ -152,7 +157,7 @@ test_snapshot_mode_keeps_no_log(void **state)
 	mpsp *p;
 	OK_ERR(mpsp_open(&p, path, MPSP_SNAPSHOT, err, sizeof(err)));
 	mpsp_rec r[] = { tu_rec(1, "a", "x"), tu_rec(2, "a", "y") };
-	OK_ERR(mpsp_log_append(p, r, 2, 4, err, sizeof(err)));
+	OK_ERR(mpsp_log_append(p, r, 2, 4, NULL, 0, NULL, 0, err, sizeof(err)));
 	mpsp_stats st;
 	OK_ERR(mpsp_stats_get(p, &st, err, sizeof(err)));
 	assert_int_equal(st.log_rows, 0);
@@ -165,7 +170,7 @@ test_snapshot_mode_keeps_no_log(void **state)
 	OK_ERR(mpsp_snapshot_put(p, &s, 1, err, sizeof(err)));
 	OK_ERR(mpsp_snapshot_end(p, 1, err, sizeof(err)));
 	mpsp_rec r3 = tu_rec(3, "a", "lost");
-	OK_ERR(mpsp_log_append(p, &r3, 1, 5, err, sizeof(err)));
+	OK_ERR(mpsp_log_append(p, &r3, 1, 5, NULL, 0, NULL, 0, err, sizeof(err)));
 	mpsp_close(p);
 
 	uint64_t last, token;
@@ -194,7 +199,7 @@ test_disk_full(void **state)
 	while (rv == 0 && rev < 1000) {
 		memset(blob, (int)(rev + 1), sizeof(blob));
 		mpsp_rec r[2] = { { rev + 1, "big", 2, blob, sizeof(blob) }, { rev + 2, "big", 2, blob, sizeof(blob) } };
-		rv = mpsp_log_append(p, r, 2, rev + 2, err, sizeof(err));
+		rv = mpsp_log_append(p, r, 2, rev + 2, NULL, 0, NULL, 0, err, sizeof(err));
 		if (rv == 0)
 			rev += 2;
 	}
@@ -214,7 +219,7 @@ test_disk_full(void **state)
 		mpsp_rec s = { 0, "big", 2, blob, sizeof(blob) };
 		prv = mpsp_snapshot_put(p, &s, 1, err, sizeof(err));
 		if (prv == 0 && i % 10 == 9) /* appends commit the pending batch */
-			prv = mpsp_log_append(p, NULL, 0, rev + 100 + (uint64_t)i, err, sizeof(err));
+			prv = mpsp_log_append(p, NULL, 0, rev + 100 + (uint64_t)i, NULL, 0, NULL, 0, err, sizeof(err));
 	}
 	assert_int_equal(prv, MPSTORE__STATUS__ERR_IO);
 	assert_int_equal(mpsp_snapshot_end(p, 1, err, sizeof(err)), MPSTORE__STATUS__ERR_IO);
@@ -222,7 +227,7 @@ test_disk_full(void **state)
 	/* room again: writes work, nothing was half-written */
 	assert_int_equal(sqlite3_exec(mpsp__db(p), "PRAGMA max_page_count = 1000000", NULL, NULL, NULL), SQLITE_OK);
 	mpsp_rec r = { rev + 1, "big", 2, blob, 10 };
-	OK_ERR(mpsp_log_append(p, &r, 1, 0, err, sizeof(err)));
+	OK_ERR(mpsp_log_append(p, &r, 1, 0, NULL, 0, NULL, 0, err, sizeof(err)));
 	mpsp_close(p);
 
 	tu_recs got = { 0 };
@@ -299,8 +304,8 @@ test_batch_rows(void **state)
 	b1[2].kind = 300;
 	b1[3].kind = 7;
 	mpsp_rec b2[] = { tu_rec(1ull << 35, "big", "rev"), tu_rec((1ull << 62) + 5, "huge", "rev2") };
-	OK_ERR(mpsp_log_append(p, b1, 4, 1, err, sizeof(err)));
-	OK_ERR(mpsp_log_append(p, b2, 2, 2, err, sizeof(err)));
+	OK_ERR(mpsp_log_append(p, b1, 4, 1, NULL, 0, NULL, 0, err, sizeof(err)));
+	OK_ERR(mpsp_log_append(p, b2, 2, 2, NULL, 0, NULL, 0, err, sizeof(err)));
 	assert_int_equal(sql_int(p, "SELECT count(*) FROM log"), 2);
 	assert_int_equal(sql_int(p, "SELECT sum(n) FROM log"), 6);
 	assert_int_equal(sql_int(p, "SELECT rev_lo FROM log WHERE seq = 1"), 1);
@@ -353,7 +358,7 @@ test_straddling_row(void **state)
 			snprintf(d[i], sizeof(d[i]), "v%llu", (unsigned long long)rev + (unsigned)i);
 			r[i] = tu_rec(rev + (uint64_t)i, "c", d[i]);
 		}
-		OK_ERR(mpsp_log_append(p, r, 10, 0, err, sizeof(err)));
+		OK_ERR(mpsp_log_append(p, r, 10, 0, NULL, 0, NULL, 0, err, sizeof(err)));
 	}
 	OK_ERR(mpsp_snapshot_begin(p, 15, 0, err, sizeof(err)));
 	mpsp_rec s = tu_rec(0, "c", "state-15");
@@ -427,7 +432,7 @@ test_split_rows(void **state)
 		snprintf(d[i], sizeof(d[i]), "data-%02d-xxxxxxxxxxxxx", i);
 		r[i] = tu_rec(1 + (uint64_t)i / 2, "c", i == 5 ? big : d[i]);
 	}
-	OK_ERR(mpsp_log_append(p, r, 12, 0, err, sizeof(err)));
+	OK_ERR(mpsp_log_append(p, r, 12, 0, NULL, 0, NULL, 0, err, sizeof(err)));
 	long long rows = sql_int(p, "SELECT count(*) FROM log");
 	assert_true(rows >= 4);
 	assert_int_equal(sql_int(p, "SELECT sum(n) FROM log"), 12);
@@ -469,7 +474,7 @@ test_corrupt_rows(void **state)
 	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
 	mpsp_rec r[] = { tu_rec(200, "alpha", "one"), tu_rec(300, "beta", "two-two"),
 		tu_rec(70000, "gamma", "three") };
-	OK_ERR(mpsp_log_append(p, r, 3, 0, err, sizeof(err)));
+	OK_ERR(mpsp_log_append(p, r, 3, 0, NULL, 0, NULL, 0, err, sizeof(err)));
 	long long len = sql_int(p, "SELECT length(recs) FROM log");
 	assert_true(len > 20);
 	assert_int_equal(sqlite3_exec(mpsp__db(p), "CREATE TEMP TABLE orig AS SELECT * FROM log",
@@ -585,7 +590,7 @@ test_recovery_speed(void **state)
 	for (uint64_t rev = 1; rev <= 100000; rev += 100) {
 		for (int i = 0; i < 100; i++)
 			batch[i] = (mpsp_rec){ rev + (uint64_t)i, "big", 2, small, sizeof(small) };
-		OK_ERR(mpsp_log_append(p, batch, 100, 0, err, sizeof(err)));
+		OK_ERR(mpsp_log_append(p, batch, 100, 0, NULL, 0, NULL, 0, err, sizeof(err)));
 	}
 	double t1 = now();
 	mpsp_close(p);

@@ -18,6 +18,16 @@
 
 #include "persist_int.h"
 
+#define STR_(x) #x
+#define STR(x)  STR_(x)
+
+/* Format 2: the answers of committed writes (answers.c): in the log row
+ * of their group commit (log.answers, a column version 1 did not have)
+ * and, once a snapshot compacted that row away, in this table. */
+#define ANSWERS_SQL \
+	"CREATE TABLE answers(client_id INTEGER NOT NULL, slot INTEGER NOT NULL," \
+	" req_id INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY(client_id, slot)) WITHOUT ROWID;"
+
 #define E_IO      MPSTORE__STATUS__ERR_IO
 #define E_SCHEMA  MPSTORE__STATUS__ERR_SCHEMA
 #define E_VERSION MPSTORE__STATUS__ERR_VERSION
@@ -47,10 +57,11 @@
 static const char schema_sql[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
     "CREATE TABLE log(seq INTEGER PRIMARY KEY, rev_lo INTEGER NOT NULL, rev_hi INTEGER NOT NULL,"
-    " n INTEGER NOT NULL, bytes INTEGER NOT NULL, recs BLOB NOT NULL);"
+    " n INTEGER NOT NULL, bytes INTEGER NOT NULL, recs BLOB NOT NULL, answers BLOB);"
     "CREATE INDEX log_rev_hi ON log(rev_hi);"
     "CREATE TABLE snapshot(seq INTEGER PRIMARY KEY, name TEXT NOT NULL,"
     " kind INTEGER NOT NULL DEFAULT 0, change BLOB NOT NULL);"
+    ANSWERS_SQL
     "CREATE VIEW snapshot_current AS SELECT seq, name, kind, change FROM snapshot"
     " WHERE seq BETWEEN (SELECT value FROM meta WHERE key = 'snapshot_first')"
     " AND (SELECT value FROM meta WHERE key = 'snapshot_last');"
@@ -91,21 +102,32 @@ static const char schema_sql[] =
     " UNION ALL SELECT name, kind, 0, 0, count(*), sum(length(change)), max(rev)"
     "  FROM log_records GROUP BY name)"
     " GROUP BY name ORDER BY name;"
-    "INSERT INTO meta(key, value) VALUES ('format', 1), ('token', 0), ('snapshot_rev', 0),"
+    "INSERT INTO meta(key, value) VALUES ('format', " STR(MPSP_FORMAT_VERSION) "), ('token', 0),"
+    " ('snapshot_rev', 0),"
     " ('snapshot_token', 0), ('snapshot_first', 1), ('snapshot_last', 0), ('log_floor', 0);";
 
-/* Objects an mpstore database has, and nothing else (sqlite_* excluded). */
-static const char *const our_objects[] = { "table meta", "table log", "table snapshot",
-	"index log_rev_hi", "view snapshot_current", "view log_records", "view containers" };
+/* Objects an mpstore database has, and nothing else (sqlite_* excluded),
+ * with the format version that added each: a file of an older version has
+ * none of the newer ones. */
+static const struct {
+	const char *name;
+	int         since;
+} our_objects[] = { { "table meta", 1 }, { "table log", 1 }, { "table snapshot", 1 },
+	{ "index log_rev_hi", 1 }, { "view snapshot_current", 1 }, { "view log_records", 1 },
+	{ "view containers", 1 }, { "table answers", 2 } };
 #define N_OBJECTS (sizeof(our_objects) / sizeof(our_objects[0]))
 
 static const char *const stmt_sql[MPSP_ST_COUNT] = {
 	[MPSP_ST_BEGIN] = "BEGIN IMMEDIATE",
 	[MPSP_ST_COMMIT] = "COMMIT",
 	[MPSP_ST_ROLLBACK] = "ROLLBACK",
-	[MPSP_ST_LOG_INSERT] = "INSERT INTO log(rev_lo, rev_hi, n, bytes, recs) VALUES (?, ?, ?, ?, ?)",
+	[MPSP_ST_LOG_INSERT] = "INSERT INTO log(rev_lo, rev_hi, n, bytes, recs, answers)"
+	                       " VALUES (?, ?, ?, ?, ?, ?)",
 	[MPSP_ST_META_SET] = "UPDATE meta SET value = ?2 WHERE key = ?1",
 	[MPSP_ST_SNAP_INSERT] = "INSERT INTO snapshot(seq, name, kind, change) VALUES (?, ?, ?, ?)",
+	[MPSP_ST_ANSWER_PUT] = "INSERT OR REPLACE INTO answers(client_id, slot, req_id, data)"
+	                       " VALUES (?1, ?2, ?3, ?4)",
+	[MPSP_ST_ANSWER_PRUNE] = "DELETE FROM answers WHERE client_id = ?1",
 };
 
 static uint32_t
@@ -185,20 +207,15 @@ prepare_all(mpsp *p, char *err, size_t errlen)
 static int
 query_u64(mpsp *p, const char *sql, uint64_t *v, char *err, size_t errlen)
 {
-	sqlite3_stmt *s;
-	int           rc = sqlite3_prepare_v2(p->db, sql, -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return mpsp__sqlfail(p, p->db, rc, err, errlen, "cannot read");
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		*v = (uint64_t)sqlite3_column_int64(s, 0);
-	sqlite3_finalize(s);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return mpsp__sqlfail(p, p->db, rc, err, errlen, "cannot read");
-	return 0;
+	int64_t i;
+	int     rv = mpsp__query_i64(p, sql, 0, 0, &i, err, errlen);
+	if (rv == 0)
+		*v = (uint64_t)i;
+	return rv;
 }
 
-/* Verify the objects (through the WAL: the header read may be stale). */
+/* Verify the objects (through the WAL: the header read may be stale)
+ * against the file's own format version, which goes to p->format. */
 static int
 check_schema(mpsp *p, char *err, size_t errlen)
 {
@@ -210,10 +227,11 @@ check_schema(mpsp *p, char *err, size_t errlen)
 	if (app != MPSP_APPLICATION_ID)
 		return mpsp__fail(err, errlen, E_SCHEMA, "%s is not an mpstore database (application_id 0x%08x)",
 		    p->path, (unsigned)app);
-	if (ver != MPSP_FORMAT_VERSION)
+	if (ver > MPSP_FORMAT_VERSION || ver < MPSP_FORMAT_OLDEST)
 		return mpsp__fail(err, errlen, ver > MPSP_FORMAT_VERSION ? E_VERSION : E_SCHEMA,
-		    "%s has format version %u; this mpstored supports %d", p->path, (unsigned)ver,
-		    MPSP_FORMAT_VERSION);
+		    "%s has format version %u; this mpstored supports %d to %d", p->path, (unsigned)ver,
+		    MPSP_FORMAT_OLDEST, MPSP_FORMAT_VERSION);
+	p->format = (int)ver;
 
 	sqlite3_stmt *s;
 	int           rc = sqlite3_prepare_v2(p->db,
@@ -226,7 +244,8 @@ check_schema(mpsp *p, char *err, size_t errlen)
 	while (rv == 0 && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		const char *o = (const char *)sqlite3_column_text(s, 0);
 		size_t      i;
-		for (i = 0; i < N_OBJECTS && strcmp(o, our_objects[i]) != 0; i++)
+		for (i = 0; i < N_OBJECTS && (strcmp(o, our_objects[i].name) != 0 ||
+		                                 our_objects[i].since > p->format); i++)
 			;
 		if (i == N_OBJECTS)
 			rv = mpsp__fail(err, errlen, E_SCHEMA,
@@ -241,10 +260,42 @@ check_schema(mpsp *p, char *err, size_t errlen)
 	if (rc != SQLITE_DONE)
 		return mpsp__sqlfail(p, p->db, rc, err, errlen, "cannot read the schema of");
 	for (size_t i = 0; i < N_OBJECTS; i++)
-		if (!(seen & (1u << i)))
+		if (our_objects[i].since <= p->format && !(seen & (1u << i)))
 			return mpsp__fail(err, errlen, E_SCHEMA, "%s is damaged: %s is missing", p->path,
-			    our_objects[i]);
+			    our_objects[i].name);
 	return 0;
+}
+
+/*
+ * A file of an older format, which passed every check of its own version
+ * (objects, meta rows), becomes the current format in one transaction:
+ * what was added since, the meta 'format' row and user_version. An
+ * older mpstored refuses the result (a newer version); a crash or failure
+ * before COMMIT leaves the file as it was.
+ */
+static int
+upgrade(mpsp *p, char *err, size_t errlen)
+{
+	if (p->format == MPSP_FORMAT_VERSION)
+		return 0;
+	/* 1 -> 2: the answers column of log rows, and the answers table
+	 * (adding a column rewrites no row) */
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+	    "BEGIN IMMEDIATE; ALTER TABLE log ADD COLUMN answers BLOB; %s"
+	    " UPDATE meta SET value = %d WHERE key = 'format'; PRAGMA user_version = %d; COMMIT;",
+	    ANSWERS_SQL, MPSP_FORMAT_VERSION, MPSP_FORMAT_VERSION);
+	int rc = sqlite3_exec(p->db, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		char why[400];
+		mpsp__sqlfail(p, p->db, rc, why, sizeof(why), "cannot write");
+		sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
+		return mpsp__fail(err, errlen, mpsp__status_of(rc),
+		    "cannot upgrade %s from format version %d to %d (nothing was changed): %s", p->path,
+		    p->format, MPSP_FORMAT_VERSION, why);
+	}
+	p->upgraded_from = p->format;
+	return check_schema(p, err, errlen);
 }
 
 static int
@@ -262,58 +313,38 @@ create_schema(mpsp *p, char *err, size_t errlen)
 		sqlite3_exec(p->db, "ROLLBACK", NULL, NULL, NULL);
 		return rv;
 	}
+	p->format = MPSP_FORMAT_VERSION;
 	return 0;
 }
 
 static int
 load_meta(mpsp *p, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "token", "snapshot_rev", "snapshot_token",
-		"snapshot_first", "snapshot_last", "log_floor" };
-	uint64_t *const          vals[] = { &p->token, &p->snap_rev, &p->snap_token, &p->snap_first,
-		         &p->snap_last, &p->log_floor };
-	unsigned                 found  = 0;
-	sqlite3_stmt            *s;
-	int                      rc = sqlite3_prepare_v2(p->db, "SELECT key, value FROM meta", -1, &s, NULL);
-	if (rc != SQLITE_OK)
-		return mpsp__sqlfail(p, p->db, rc, err, errlen, "cannot read meta of");
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		const char *k = (const char *)sqlite3_column_text(s, 0);
-		for (size_t i = 0; k != NULL && i < sizeof(keys) / sizeof(keys[0]); i++) {
-			if (strcmp(k, keys[i]) == 0) {
-				*vals[i] = (uint64_t)sqlite3_column_int64(s, 1);
-				found |= 1u << i;
-			}
-		}
-	}
-	sqlite3_finalize(s);
-	if (rc != SQLITE_DONE)
-		return mpsp__sqlfail(p, p->db, rc, err, errlen, "cannot read meta of");
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (!(found & (1u << i)))
-			return mpsp__fail(err, errlen, E_SCHEMA, "%s is damaged: meta key '%s' is missing",
-			    p->path != NULL ? p->path : "(memory)", keys[i]);
+	int rv = mpsp__meta_load(p, err, errlen);
+	if (rv != 0)
+		return rv;
 
 	uint64_t maxrev = 0;
-	int      rv;
 	if ((rv = mpsp__log_totals(p, p->log_floor, err, errlen)) != 0 ||
 	    (rv = query_u64(p, "SELECT max(rev_hi) FROM log", &maxrev, err, errlen)) != 0)
 		return rv;
 	p->last_rev = maxrev > p->snap_rev ? maxrev : p->snap_rev;
+	if ((rv = query_u64(p, "SELECT max(seq) FROM log", &p->last_log_seq, err, errlen)) != 0)
+		return rv;
 	if (p->snap_token > p->token)
 		p->token = p->snap_token;
 
 	char sql[160];
-	snprintf(sql, sizeof(sql),
-	    "SELECT count(*) FROM snapshot WHERE seq < %llu OR seq > %llu",
-	    (unsigned long long)p->snap_first, (unsigned long long)p->snap_last);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM snapshot WHERE seq > %llu",
+	    (unsigned long long)p->snap_last);
 	uint64_t orphans = 0;
 	if ((rv = query_u64(p, sql, &orphans, err, errlen)) != 0)
 		return rv;
 	if (orphans > 0) {
-		/* rows of a snapshot abandoned by a crash */
-		snprintf(sql, sizeof(sql), "DELETE FROM snapshot WHERE seq < %llu OR seq > %llu",
-		    (unsigned long long)p->snap_first, (unsigned long long)p->snap_last);
+		/* rows of a snapshot abandoned by a crash (meta.c made sure none
+		 * lies below the current snapshot's range) */
+		snprintf(sql, sizeof(sql), "DELETE FROM snapshot WHERE seq > %llu",
+		    (unsigned long long)p->snap_last);
 		if ((rv = mpsp__exec(p, sql, err, errlen)) != 0)
 			return rv;
 	}
@@ -321,6 +352,15 @@ load_meta(mpsp *p, char *err, size_t errlen)
 	    (rv = query_u64(p, "SELECT coalesce(sum(length(change)), 0) FROM snapshot", &p->snap_bytes, err, errlen)) != 0)
 		return rv;
 	return 0;
+}
+
+int
+mpsp__reload(mpsp *p, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&p->mu);
+	int rv = p->db != NULL ? load_meta(p, err, errlen) : 0;
+	pthread_mutex_unlock(&p->mu);
+	return rv;
 }
 
 static int
@@ -381,6 +421,7 @@ free_handle(mpsp *p)
 	pthread_mutex_destroy(&p->rmu);
 	free(p->path);
 	free(p->enc);
+	mpsp__answers_free(p);
 	free(p);
 }
 
@@ -476,8 +517,9 @@ mpsp_open(mpsp **out, const char *path, mpsp_durability d, char *err, size_t err
 	} else {
 		rv = open_file(p, err, errlen, &created);
 	}
-	if (rv != 0 || (rv = set_pragmas(p, err, errlen)) != 0 || (rv = prepare_all(p, err, errlen)) != 0 ||
-	    (rv = load_meta(p, err, errlen)) != 0)
+	/* the statements need the current format's tables: after the upgrade */
+	if (rv != 0 || (rv = set_pragmas(p, err, errlen)) != 0 || (rv = load_meta(p, err, errlen)) != 0 ||
+	    (rv = upgrade(p, err, errlen)) != 0 || (rv = prepare_all(p, err, errlen)) != 0)
 		goto fail;
 	*out = p;
 	return 0;

@@ -1,6 +1,7 @@
 /*
  * open_test.c - create, reopen, and refusing files that are not ours
- * without changing a byte of them.
+ * without changing a byte of them; upgrading a version-1 file, only after
+ * it passed the checks of its version.
  */
 #include "test_util.h"
 
@@ -28,7 +29,7 @@ test_create_reopen(void **state)
 	mpsp *p;
 	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
 	mpsp_rec r = tu_rec(1, "jobs", "create");
-	OK_ERR(mpsp_log_append(p, &r, 1, 7, err, sizeof(err)));
+	OK_ERR(mpsp_log_append(p, &r, 1, 7, NULL, 0, NULL, 0, err, sizeof(err)));
 	mpsp_close(p);
 	{
 		char *wal = tu_path(dir, "mpstore.db-wal");
@@ -97,7 +98,7 @@ test_memory_modes(void **state)
 	mpsp_rec r    = tu_rec(5, "a", "x");
 	/* durability memory: nothing opened, everything a no-op */
 	OK_ERR(mpsp_open(&p, NULL, MPSP_MEMORY, err, sizeof(err)));
-	OK_ERR(mpsp_log_append(p, &r, 1, 3, err, sizeof(err)));
+	OK_ERR(mpsp_log_append(p, &r, 1, 3, NULL, 0, NULL, 0, err, sizeof(err)));
 	OK_ERR(mpsp_snapshot_begin(p, 5, 3, err, sizeof(err)));
 	OK_ERR(mpsp_snapshot_put(p, &r, 1, err, sizeof(err)));
 	OK_ERR(mpsp_snapshot_end(p, 1, err, sizeof(err)));
@@ -110,7 +111,7 @@ test_memory_modes(void **state)
 
 	/* ":memory:": a real, private database */
 	OK_ERR(mpsp_open(&p, ":memory:", MPSP_LOG, err, sizeof(err)));
-	OK_ERR(mpsp_log_append(p, &r, 1, 3, err, sizeof(err)));
+	OK_ERR(mpsp_log_append(p, &r, 1, 3, NULL, 0, NULL, 0, err, sizeof(err)));
 	OK_ERR(mpsp_log_read(p, 1, tu_collect_cb, &got, err, sizeof(err)));
 	assert_int_equal(got.n, 1);
 	mpsp_close(p);
@@ -193,8 +194,12 @@ test_newer_version(void **state)
 	mpsp *p;
 	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
 	mpsp_close(p);
-	tu_sql(path, "PRAGMA journal_mode = DELETE; PRAGMA user_version = 2;");
-	refused(dir, path, MPSTORE__STATUS__ERR_VERSION, "format version 2");
+	char sql[100], want[40];
+	snprintf(sql, sizeof(sql), "PRAGMA journal_mode = DELETE; PRAGMA user_version = %d;",
+	    MPSP_FORMAT_VERSION + 1);
+	snprintf(want, sizeof(want), "format version %d", MPSP_FORMAT_VERSION + 1);
+	tu_sql(path, sql);
+	refused(dir, path, MPSTORE__STATUS__ERR_VERSION, want);
 	free(path);
 	tu_rmdir(dir);
 }
@@ -256,7 +261,7 @@ test_corrupt(void **state)
 	for (uint64_t i = 1; i <= 200; i++) {
 		memset(blob, (int)i, sizeof(blob));
 		mpsp_rec r = { i, "big", 2, blob, sizeof(blob) };
-		OK_ERR(mpsp_log_append(p, &r, 1, 0, err, sizeof(err)));
+		OK_ERR(mpsp_log_append(p, &r, 1, 0, NULL, 0, NULL, 0, err, sizeof(err)));
 	}
 	mpsp_close(p);
 	/* scribble over everything after page 1, keep the header */
@@ -280,6 +285,100 @@ test_corrupt(void **state)
 	tu_rmdir(dir);
 }
 
+/* A current file turned into what format version 1 was (no answers
+ * table, no answers column in log), holding one log record. */
+static char *
+make_v1(const char *dir, const char *name)
+{
+	char *path = tu_path(dir, name);
+	mpsp *p;
+	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
+	mpsp_rec r = tu_rec(1, "jobs", "create");
+	OK_ERR(mpsp_log_append(p, &r, 1, 4, NULL, 0, NULL, 0, err, sizeof(err)));
+	mpsp_close(p);
+	tu_sql(path, "DROP TABLE answers; ALTER TABLE log DROP COLUMN answers;"
+	             " UPDATE meta SET value = 1 WHERE key = 'format'; PRAGMA user_version = 1;");
+	return path; /* in WAL mode, as mpstored leaves its files */
+}
+
+static void
+test_upgrade_v1(void **state)
+{
+	char      *dir = tu_tmpdir(), *path = make_v1(dir, "v1.db");
+	mpsp      *p;
+	mpsp_stats st;
+	assert_int_equal(pragma(path, "PRAGMA user_version"), 1);
+	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
+	OK_ERR(mpsp_stats_get(p, &st, err, sizeof(err)));
+	assert_int_equal(st.upgraded_from, 1);
+	tu_recs  got = { 0 };
+	uint64_t last = 0, token = 0;
+	OK_ERR(mpsp_recover(p, tu_collect_cb, &got, &last, &token, err, sizeof(err)));
+	assert_int_equal(got.n, 1);
+	assert_string_equal(got.s[0], "1 jobs 2 create");
+	assert_int_equal(token, 4);
+	/* the new column and table work at once: an answer in a log row, one
+	 * carried into the table by a snapshot */
+	const mpsp_answer a = { 77, 3, (const uint8_t *)"ans", 3 }, b = { 77, 4, (const uint8_t *)"b", 1 };
+	mpsp_rec          r = tu_rec(2, "jobs", "more"), r3 = tu_rec(3, "jobs", "again");
+	OK_ERR(mpsp_log_append(p, &r, 1, 4, &a, 1, NULL, 0, err, sizeof(err)));
+	OK_ERR(mpsp_snapshot_begin(p, 2, 4, err, sizeof(err)));
+	OK_ERR(mpsp_snapshot_end(p, 1, err, sizeof(err)));
+	OK_ERR(mpsp_log_append(p, &r3, 1, 4, &b, 1, NULL, 0, err, sizeof(err)));
+	mpsp_close(p);
+	tu_recs_free(&got);
+
+	assert_int_equal(pragma(path, "PRAGMA user_version"), MPSP_FORMAT_VERSION);
+	assert_int_equal(pragma(path, "SELECT value FROM meta WHERE key = 'format'"), MPSP_FORMAT_VERSION);
+	assert_int_equal(pragma(path, "SELECT count(*) FROM answers WHERE req_id = 3"), 1);
+	assert_int_equal(pragma(path, "SELECT count(*) FROM log WHERE answers NOT NULL"), 1);
+	/* once upgraded, it stays so */
+	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
+	OK_ERR(mpsp_stats_get(p, &st, err, sizeof(err)));
+	assert_int_equal(st.upgraded_from, 0);
+	mpsp_close(p);
+	free(path);
+	tu_rmdir(dir);
+}
+
+/* A version-1 file that fails a check of its own version is refused
+ * before anything is upgraded: not a byte changes. */
+static void
+test_upgrade_only_after_checks(void **state)
+{
+	char *dir = tu_tmpdir(), *path = make_v1(dir, "foreign.db");
+	tu_sql(path, "CREATE TABLE extra(x);");
+	refused(dir, path, MPSTORE__STATUS__ERR_SCHEMA, "foreign table extra");
+	free(path);
+
+	/* version 1 had no answers table: one there is foreign */
+	path = make_v1(dir, "early.db");
+	tu_sql(path, "CREATE TABLE answers(x);");
+	refused(dir, path, MPSTORE__STATUS__ERR_SCHEMA, "foreign table answers");
+	free(path);
+
+	path = make_v1(dir, "meta.db");
+	tu_sql(path, "UPDATE meta SET value = 2 WHERE key = 'format';");
+	refused(dir, path, MPSTORE__STATUS__ERR_SCHEMA, "meta row 'format'");
+	free(path);
+
+	path = make_v1(dir, "token.db");
+	tu_sql(path, "UPDATE meta SET value = -1 WHERE key = 'token';");
+	refused(dir, path, MPSTORE__STATUS__ERR_SCHEMA, "meta row 'token'");
+	assert_int_equal(pragma(path, "PRAGMA user_version"), 1);
+	free(path);
+
+	/* a version-2 file without its answers table is damaged */
+	path = tu_path(dir, "v2.db");
+	mpsp *p;
+	OK_ERR(mpsp_open(&p, path, MPSP_LOG, err, sizeof(err)));
+	mpsp_close(p);
+	tu_sql(path, "PRAGMA journal_mode = DELETE; DROP TABLE answers;");
+	refused(dir, path, MPSTORE__STATUS__ERR_SCHEMA, "table answers is missing");
+	free(path);
+	tu_rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -294,6 +393,8 @@ main(void)
 		cmocka_unit_test(test_read_only),
 		cmocka_unit_test(test_in_use),
 		cmocka_unit_test(test_corrupt),
+		cmocka_unit_test(test_upgrade_v1),
+		cmocka_unit_test(test_upgrade_only_after_checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

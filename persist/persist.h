@@ -3,8 +3,10 @@
  *
  * mpsp keeps opaque, packed Mpstore__Change records in one SQLite file: a
  * change log (one row per group commit holding its records, in revision
- * order) and a snapshot (the whole store as records, written in pieces). It knows nothing of nng nor
- * of container kinds: it never decodes a record. docs/persistence.md
+ * order) and a snapshot (the whole store as records, written in pieces),
+ * and the answers of committed writes, kept with them so that a re-sent
+ * request is answered, not applied again, after a crash. It knows nothing
+ * of nng nor of container kinds: it never decodes a record or an answer. docs/persistence.md
  * specifies the file format, docs/durability.md what each mode keeps.
  *
  * Status codes: every function returning int returns 0 (MPSTORE__STATUS__OK)
@@ -34,8 +36,15 @@
 #define MPSP_APPLICATION_ID 0x4d505354u
 /* PRAGMA user_version: the on-disk format version this code reads and
  * writes. Bumped on any change to tables, columns or meta keys that an older
- * mpstored could misread (docs/persistence.md). */
-#define MPSP_FORMAT_VERSION 1
+ * mpstored could misread (docs/persistence.md). 2 added the answers table;
+ * a version-1 file is upgraded at open, in one transaction. */
+#define MPSP_FORMAT_VERSION 2
+/* The oldest format mpsp_open still reads (and upgrades). */
+#define MPSP_FORMAT_OLDEST 1
+
+/* Answers kept per client: one per slot, slot = req_id % this (the
+ * daemon's re-send cache has the same slots). */
+#define MPSP_ANSWER_SLOTS 1024
 
 /* Snapshot records are committed in transactions of at most this many rows
  * (or MPSP_SNAPSHOT_BATCH_BYTES), so log appends interleave quickly. */
@@ -64,6 +73,22 @@ typedef struct mpsp_rec {
 	size_t         len;
 } mpsp_rec;
 
+/*
+ * The answer of a committed write (docs/protocol.md section 3): the packed
+ * Response a re-send of request req_id from client_id must get again.
+ * client_id and req_id are not 0. data is borrowed, as for mpsp_rec.
+ */
+typedef struct mpsp_answer {
+	uint64_t       client_id;
+	uint64_t       req_id;
+	const uint8_t *data;
+	size_t         len;
+} mpsp_answer;
+
+/* Answer callback: return 0 to go on; any other value stops the walk and
+ * is returned by mpsp_answers_read. */
+typedef int (*mpsp_answer_cb)(void *arg, const mpsp_answer *a);
+
 /* Record callback: return 0 to go on; any other value stops the walk and
  * is returned by the walking function (use a status code). */
 typedef int (*mpsp_rec_cb)(void *arg, const mpsp_rec *r);
@@ -81,6 +106,8 @@ typedef struct mpsp_stats {
 	uint64_t        file_bytes;     /* database file size (0 in memory) */
 	uint64_t        wal_bytes;      /* -wal file size */
 	uint64_t        log_batches;    /* rows of the log table: one per append (group commit) */
+	int             upgraded_from;  /* the file's format version when mpsp_open upgraded
+	                                 * it (0: it was current or new) */
 } mpsp_stats;
 
 /*
@@ -95,6 +122,10 @@ typedef struct mpsp_stats {
  *   tables, a read-only file or directory, or a file locked by another
  *   mpsp are refused (ERR_SCHEMA, ERR_VERSION, ERR_IO) WITHOUT writing to
  *   it. The file stays flock()ed while open.
+ * - a file of an older format (MPSP_FORMAT_OLDEST and up) that passes every
+ *   check of its own version (tables, meta rows) is then upgraded to the
+ *   current one in one transaction (mpsp_stats.upgraded_from says so); a
+ *   failed upgrade changes nothing (ERR_IO).
  * On success *out is a handle the caller frees with mpsp_close; on failure
  * *out is NULL. A failed mpsp_open leaves nothing to free.
  */
@@ -122,12 +153,41 @@ int mpsp_recover(mpsp *p, mpsp_rec_cb fn, void *arg, uint64_t *last_rev, uint64_
  * restart. Revisions must not decrease (within the batch and across calls)
  * and must be above the current snapshot's: else ERR_INVALID and nothing is
  * written. Several records may share a revision (a transaction's changes).
+ *
+ * In the same transaction: first the clients in prune[0..nprune) lose
+ * their answers (their sessions ended), then the nans answers are kept:
+ * in the answers column of the call's (first) log row, or, without
+ * records, in the answers table. An answer of a client and slot
+ * (req_id % MPSP_ANSWER_SLOTS) replaces the one kept before; a snapshot
+ * that compacts log rows away carries their current answers into the
+ * answers table (docs/persistence.md). A pruned client's answers that
+ * must go are therefore not passed in the same call. An answer with
+ * client_id or req_id 0: ERR_INVALID, nothing written. Either array may
+ * be NULL when its count is 0.
+ *
  * Durable on return as the mode promises. MPSP_SNAPSHOT and MPSP_MEMORY:
- * writes nothing, remembers the revision and token, returns 0.
- * A pending snapshot batch (mpsp_snapshot_put) is committed with it.
+ * writes nothing (no records, no answers), remembers the revision and
+ * token, returns 0. A pending snapshot batch (mpsp_snapshot_put) is
+ * committed with it.
  */
-int mpsp_log_append(mpsp *p, const mpsp_rec *recs, size_t n, uint64_t token, char *err,
+int mpsp_log_append(mpsp *p, const mpsp_rec *recs, size_t n, uint64_t token,
+    const mpsp_answer *ans, size_t nans, const uint64_t *prune, size_t nprune, char *err,
     size_t errlen);
+
+/*
+ * Hand the kept answers to fn, oldest first: the answers table's (by
+ * client, then request id), then those of the log rows in their order; a
+ * later answer of a client and slot replaces an earlier one (apply them in
+ * order). Answers of clients pruned by this process are left out; after a
+ * restart those still in log rows (not yet compacted) come back: a prune
+ * is durable for the table only. For the daemon's start, after
+ * mpsp_recover. Returns fn's non-zero value if it stopped the walk;
+ * ERR_IO for a table row that is not an answer (ids 0, a slot that is not
+ * req_id % MPSP_ANSWER_SLOTS, data that is not a blob) or a log row whose
+ * answers do not decode, with the sqlite3 command that removes them. 0
+ * with no calls when nothing is kept (MPSP_MEMORY).
+ */
+int mpsp_answers_read(mpsp *p, mpsp_answer_cb fn, void *arg, char *err, size_t errlen);
 
 /*
  * fdatasync the write-ahead log: every transaction committed before the
@@ -174,6 +234,16 @@ int mpsp_snapshot_end(mpsp *p, int commit, char *err, size_t errlen);
  * On failure dest is removed. MPSP_MEMORY: ERR_INVALID (nothing to copy).
  */
 int mpsp_backup(mpsp *p, const char *dest, char *err, size_t errlen);
+
+/*
+ * OP_BACKUP's rules for a backup's name: a file name, not a path: 1 to 255
+ * bytes, no '/', not starting with '.' (so neither "." nor ".." nor a
+ * hidden file). 0, or ERR_INVALID with a message saying which rule.
+ */
+int mpsp_backup_name_check(const char *name, char *err, size_t errlen);
+/* mpsp_backup to dir/name, name checked as above; never over an existing
+ * file (ERR_EXISTS). */
+int mpsp_backup_in(mpsp *p, const char *dir, const char *name, char *err, size_t errlen);
 
 /* Counters for tests and `mpstore stats`. Commit thread. */
 int mpsp_stats_get(mpsp *p, mpsp_stats *st, char *err, size_t errlen);

@@ -142,7 +142,10 @@ commit_snapshot(mpsp *p, char *err, size_t errlen)
 			return rv;
 		p->in_txn = 1;
 	}
-	snprintf(sql, sizeof(sql), "DELETE FROM snapshot WHERE seq < %llu", (unsigned long long)p->new_first);
+	/* exactly the rows of the snapshot this one replaces (loaded at open or
+	 * written here): rows this process never read are never deleted */
+	snprintf(sql, sizeof(sql), "DELETE FROM snapshot WHERE seq BETWEEN %llu AND %llu",
+	    (unsigned long long)p->snap_first, (unsigned long long)p->snap_last);
 	if ((rv = mpsp__meta_set(p, "snapshot_rev", p->new_rev, err, errlen)) != 0 ||
 	    (rv = mpsp__meta_set(p, "snapshot_token", p->new_token, err, errlen)) != 0 ||
 	    (rv = mpsp__meta_set(p, "snapshot_first", p->new_first, err, errlen)) != 0 ||
@@ -152,9 +155,11 @@ commit_snapshot(mpsp *p, char *err, size_t errlen)
 	    (rv = mpsp__exec(p, sql, err, errlen)) != 0)
 		goto fail;
 	/* rows wholly at or below the snapshot; a row straddling it stays and
-	 * readers skip its older records */
+	 * readers skip its older records. The answers they hold that are still
+	 * current go to the answers table first. */
 	snprintf(sql, sizeof(sql), "DELETE FROM log WHERE rev_hi <= %llu", (unsigned long long)p->new_rev);
-	if ((rv = mpsp__exec(p, sql, err, errlen)) != 0)
+	if ((rv = mpsp__answers_carry(p, p->new_rev, err, errlen)) != 0 ||
+	    (rv = mpsp__exec(p, sql, err, errlen)) != 0)
 		goto fail;
 	uint64_t gone = (uint64_t)sqlite3_changes64(p->db);
 	if ((rv = mpsp__commit(p, err, errlen)) != 0)
@@ -172,6 +177,7 @@ commit_snapshot(mpsp *p, char *err, size_t errlen)
 	p->token      = token;
 	if (p->new_rev > p->last_rev)
 		p->last_rev = p->new_rev;
+	mpsp__answers_compacted(p);
 	/* counters only: the snapshot is committed whatever happens here */
 	if (gone > 0 || p->log_rows > 0)
 		mpsp__log_totals(p, floor, NULL, 0);

@@ -12,7 +12,7 @@ static void
 append(mpsp *p, uint64_t rev, const char *name, const char *data)
 {
 	mpsp_rec r = tu_rec(rev, name, data);
-	OK_ERR(mpsp_log_append(p, &r, 1, rev, err, sizeof(err)));
+	OK_ERR(mpsp_log_append(p, &r, 1, rev, NULL, 0, NULL, 0, err, sizeof(err)));
 }
 
 static void
@@ -46,7 +46,7 @@ test_pieces_interleaved(void **state)
 	append(p, 13, "a", "v13");
 	/* a revision not above the snapshot's is refused while it is open */
 	mpsp_rec old = tu_rec(10, "a", "x");
-	assert_int_equal(mpsp_log_append(p, &old, 1, 0, err, sizeof(err)), MPSTORE__STATUS__ERR_INVALID);
+	assert_int_equal(mpsp_log_append(p, &old, 1, 0, NULL, 0, NULL, 0, err, sizeof(err)), MPSTORE__STATUS__ERR_INVALID);
 	assert_int_equal(mpsp_snapshot_begin(p, 13, 0, err, sizeof(err)), MPSTORE__STATUS__ERR_INVALID);
 
 	/* not visible before end */
@@ -110,7 +110,7 @@ test_compaction_shrinks(void **state)
 		mpsp_rec r[50];
 		for (int k = 0; k < 50; k++)
 			r[k] = (mpsp_rec){ i + (uint64_t)k, "l", 2, blob, sizeof(blob) };
-		OK_ERR(mpsp_log_append(p, r, 50, 0, err, sizeof(err)));
+		OK_ERR(mpsp_log_append(p, r, 50, 0, NULL, 0, NULL, 0, err, sizeof(err)));
 	}
 	mpsp_stats before, after;
 	OK_ERR(mpsp_stats_get(p, &before, err, sizeof(err)));
@@ -175,7 +175,7 @@ test_abandoned(void **state)
 				_exit(4);
 		}
 		mpsp_rec r = tu_rec(3, "a", "v3");
-		if (mpsp_log_append(c, &r, 1, 3, err, sizeof(err)) != 0)
+		if (mpsp_log_append(c, &r, 1, 3, NULL, 0, NULL, 0, err, sizeof(err)) != 0)
 			_exit(5);
 		_exit(0); /* no close: like kill -9 */
 	}

@@ -1,7 +1,9 @@
 /*
  * util.c - error mapping and small statement helpers shared by mpsp files.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "persist_int.h"
@@ -43,11 +45,19 @@ mpsp__sqlfail(mpsp *p, sqlite3 *db, int rc, char *err, size_t errlen, const char
 {
 	const char *why;
 	switch (rc & 0xff) {
-	case SQLITE_FULL: why = "disk full"; break;
+	case SQLITE_FULL: why = "disk full (no space left on the device)"; break;
 	case SQLITE_CORRUPT: why = "database file is corrupt"; break;
 	case SQLITE_NOTADB: why = "not a database"; break;
 	case SQLITE_READONLY: why = "read-only"; break;
-	case SQLITE_IOERR: why = "I/O error"; break;
+	case SQLITE_IOERR:
+		/* SQLite says "disk I/O error" for a write that found no room
+		 * (creating -shm or -wal at start on a full disk); the errno says
+		 * what it was */
+		why = db != NULL && (sqlite3_system_errno(db) == ENOSPC || sqlite3_system_errno(db) == EDQUOT)
+		          ? "disk full (no space left on the device: SQLite needs room beside the file "
+		            "for its -wal and -shm; free some and start again)"
+		          : "I/O error";
+		break;
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED: why = "database is busy"; break;
 	default: why = "SQLite error"; break;
@@ -55,6 +65,28 @@ mpsp__sqlfail(mpsp *p, sqlite3 *db, int rc, char *err, size_t errlen, const char
 	return mpsp__fail(err, errlen, mpsp__status_of(rc), "%s %s: %s (%s, code %d)", what,
 	    p != NULL && p->path != NULL ? p->path : "(memory)", why,
 	    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
+}
+
+int
+mpsp__query_i64(mpsp *p, const char *sql, int64_t a, int64_t b, int64_t *out, char *err,
+    size_t errlen)
+{
+	sqlite3_stmt *s;
+	int           rc = sqlite3_prepare_v2(p->db, sql, -1, &s, NULL);
+	if (rc != SQLITE_OK)
+		return mpsp__sqlfail(p, p->db, rc, err, errlen, "cannot read");
+	if (sqlite3_bind_parameter_count(s) >= 1)
+		sqlite3_bind_int64(s, 1, a);
+	if (sqlite3_bind_parameter_count(s) >= 2)
+		sqlite3_bind_int64(s, 2, b);
+	*out = 0;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return mpsp__sqlfail(p, p->db, rc, err, errlen, "cannot read");
+	return 0;
 }
 
 int
@@ -125,6 +157,76 @@ mpsp__flush_batch(mpsp *p, char *err, size_t errlen)
 	p->in_txn = 0;
 	p->batch_rows = p->batch_bytes = 0;
 	return 0;
+}
+
+int
+mpsp__buf_reserve(uint8_t **buf, size_t *cap, size_t size, const char *what, char *err,
+    size_t errlen)
+{
+	if (size <= *cap)
+		return 0;
+	size_t   ncap = size < 4096 ? 4096 : size + size / 4;
+	uint8_t *b    = malloc(ncap);
+	if (b == NULL)
+		return mpsp__fail(err, errlen, MPSTORE__STATUS__ERR_INTERNAL,
+		    "out of memory encoding %zu bytes of %s", size, what);
+	free(*buf);
+	*buf = b;
+	*cap = ncap;
+	return 0;
+}
+
+void
+mpsp__buf_trim(uint8_t **buf, size_t *cap)
+{
+	if (*cap > (1u << 20)) {
+		free(*buf);
+		*buf = NULL;
+		*cap = 0;
+	}
+}
+
+size_t
+mpsp__varint_len(uint64_t v)
+{
+	size_t n = 1;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+uint8_t *
+mpsp__varint_put(uint8_t *b, uint64_t v)
+{
+	while (v >= 0x80) {
+		*b++ = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	*b++ = (uint8_t)v;
+	return b;
+}
+
+int
+mpsp__varint_get(const uint8_t **bp, const uint8_t *end, uint64_t *v)
+{
+	const uint8_t *b = *bp;
+	uint64_t       x = 0;
+	for (unsigned shift = 0; shift < 64; shift += 7) {
+		if (b == end)
+			return -1;
+		uint8_t c = *b++;
+		if (shift == 63 && (c & 0xfe) != 0)
+			return -1;
+		x |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*v  = x;
+			*bp = b;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 sqlite3 *

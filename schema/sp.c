@@ -22,12 +22,12 @@ int mps_sp_handshake_parse(const uint8_t in[MPS_SP_HANDSHAKE_LEN])
 
 size_t mps_sp_hdr(uint8_t out[MPS_SP_HDR_MAX], int ipc, uint64_t len)
 {
-	size_t n = 0;
+	uint8_t *p = out;
 	if (ipc)
-		out[n++] = 1;
-	for (int i = 7; i >= 0; i--)
-		out[n++] = (uint8_t)(len >> (8 * i));
-	return n;
+		*p++ = 1;
+	mps_sp_put32(p, (uint32_t)(len >> 32));
+	mps_sp_put32(p + 4, (uint32_t)len);
+	return ipc ? 9 : 8;
 }
 
 int mps_sp_frame(const uint8_t *buf, size_t n, int ipc, uint64_t max, size_t *hdrlen,

@@ -14,7 +14,9 @@
  * unknown fields kept in a struct are not written. Decoding accepts what
  * protobuf-c accepts, with two differences that valid senders never see:
  * a singular message field sent twice keeps the last copy (protobuf-c
- * merges them), and unknown fields are skipped, not kept.
+ * merges them), and unknown fields are skipped, not kept; and a third for
+ * requests: their strings must be valid UTF-8 without NUL
+ * (mpw_request_decode), which protobuf-c does not check.
  */
 #ifndef MPSTORE_WIRE_H
 #define MPSTORE_WIRE_H
@@ -46,9 +48,19 @@ int mpw_request(mpw_buf *b, const Mpstore__Request *m);
 int mpw_response(mpw_buf *b, const Mpstore__Response *m);
 int mpw_change(mpw_buf *b, const Mpstore__Change *m);
 
+/* Whether the n bytes at s are valid UTF-8: shortest forms only, no
+ * surrogates, nothing above U+10FFFF (RFC 3629). NUL is valid here. */
+int mpw_utf8_valid(const uint8_t *s, size_t n);
+
 /* Decode; every struct, array and string comes from al (freed with it).
  * NULL when the bytes are not a valid message. */
 Mpstore__Request  *mpw_request_unpack(ProtobufCAllocator *al, size_t len, const uint8_t *data);
+/* The same, and on failure *why = a constant sentence saying what is wrong.
+ * A request's strings (names, message types, string values and keys) must
+ * be valid UTF-8 (proto3 `string` semantics) without NUL bytes, or the
+ * request does not decode: a C string would silently cut "a\0b" to "a". */
+Mpstore__Request  *mpw_request_decode(ProtobufCAllocator *al, size_t len, const uint8_t *data,
+    const char **why);
 Mpstore__Response *mpw_response_unpack(ProtobufCAllocator *al, size_t len, const uint8_t *data);
 Mpstore__Change   *mpw_change_unpack(ProtobufCAllocator *al, size_t len, const uint8_t *data);
 

@@ -236,7 +236,44 @@ static Mpstore__ContainerInfo *rinfo(arena *a)
 	c->length = (int64_t)rint64();
 	c->revision = rint64();
 	c->capacity = (int64_t)rint64();
+	c->memory = (int64_t)(chance(50) ? 0 : rint64());
 	return c;
+}
+
+static Mpstore__Party *rparty(arena *a)
+{
+	Mpstore__Party *p = a_alloc(a, sizeof(*p));
+	mpstore__party__init(p);
+	p->conn = (uint32_t)rint64();
+	p->client_id = rint64();
+	if (chance(70))
+		p->name = rstr(a);
+	p->pid = (int64_t)rint64();
+	p->peer_pid = (int64_t)(chance(50) ? 0 : rint64());
+	if (chance(50))
+		p->addr = rstr(a);
+	p->age_ms = (int64_t)rint64();
+	p->idle_ms = (int64_t)(chance(50) ? 0 : rint64());
+	p->requests = chance(50) ? 0 : rint64();
+	p->parked = (int64_t)(chance(50) ? 0 : rint64());
+	p->token = chance(50) ? 0 : rint64();
+	p->count = (int64_t)(chance(50) ? 0 : rint64());
+	p->timeout_ms = (int64_t)(chance(50) ? 0 : rint64());
+	p->remaining_ms = (int64_t)(chance(50) ? 0 : rint64());
+	p->op = (Mpstore__OpCode)renum();
+	if (chance(30))
+		p->container = rstr(a);
+	p->kind = (Mpstore__Kind)renum();
+	return p;
+}
+
+static Mpstore__Party **rparties(arena *a, size_t *n)
+{
+	*n = chance(80) ? 0 : rnd() % 4;
+	Mpstore__Party **v = *n ? a_alloc(a, *n * sizeof(*v)) : NULL;
+	for (size_t k = 0; k < *n; k++)
+		v[k] = rparty(a);
+	return v;
 }
 
 static Mpstore__Change *rchange(arena *a)
@@ -297,6 +334,9 @@ static Mpstore__Response *rresponse(arena *a)
 				r->changes[k] = rchange(a);
 		}
 		r->info = chance(15) ? rinfo(a) : NULL;
+		r->holders = rparties(a, &r->n_holders);
+		r->waiters = rparties(a, &r->n_waiters);
+		r->clients = rparties(a, &r->n_clients);
 		m->results[i] = r;
 	}
 	return m;
@@ -388,7 +428,7 @@ static void test_roundtrip(void **state)
 }
 
 /* Does the message in [p, p+n) hold a singular message field twice,
- * at any depth? protobuf-c merges the copies, wire.c keeps the last. */
+ * at any depth? protobuf-c merges the copies, wire_dec.c keeps the last. */
 static int dup_submessage(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n)
 {
 	unsigned       seen[64] = {0};
@@ -447,11 +487,17 @@ static int check_broken(const mtype *t, const uint8_t *p, size_t n, int *ours_on
 		free(e1);
 		free(e2);
 		both = 1;
-	} else if (ours != NULL) {
+	} else if (ours != NULL && !dup_submessage(t->desc, copy, n)) {
+		/* (protobuf-c 1.4 refuses a duplicated empty oneof message, such
+		 * as Op.key sent twice as 22 00 22 00; we keep the last copy) */
 		(*ours_only)++;
 	} else if (theirs != NULL) {
-		(*theirs_only)++;
-
+		/* requests only: protobuf-c does not check strings, we refuse
+		 * invalid UTF-8 and NUL (proto3 string semantics, wire.h) */
+		const char *why = NULL;
+		if (t->desc != &mpstore__request__descriptor ||
+		    mpw_request_decode(&al, n, copy, &why) != NULL || strstr(why, "string field") == NULL)
+			(*theirs_only)++;
 	}
 	free(copy);
 	a_fini(&a);
@@ -492,6 +538,112 @@ static void test_broken(void **state)
 	}
 }
 
+/* UTF-8 as RFC 3629: shortest forms, no surrogates, nothing above U+10FFFF. */
+static void test_utf8(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		size_t      n;
+		int         ok;
+	} cases[] = {
+	    {"", 0, 1},
+	    {"plain ascii, longer than eight bytes", 36, 1},
+	    {"caf\xc3\xa9", 5, 1},
+	    {"\xe6\x97\xa5\xe6\x9c\xac", 6, 1},        /* 日本 */
+	    {"\xf0\x9f\x98\x80", 4, 1},                /* U+1F600 */
+	    {"\xf4\x8f\xbf\xbf", 4, 1},                /* U+10FFFF */
+	    {"\xed\x9f\xbf", 3, 1},                    /* U+D7FF */
+	    {"\xee\x80\x80", 3, 1},                    /* U+E000 */
+	    {"a\0b", 3, 1},                            /* NUL is UTF-8; wire.c refuses it apart */
+	    {"\xff", 1, 0},
+	    {"\xfe\xfe\xff\xff", 4, 0},
+	    {"\x80", 1, 0},                            /* a lone continuation byte */
+	    {"abcdefgh\xbf", 9, 0},
+	    {"\xc3", 1, 0},                            /* truncated */
+	    {"\xe6\x97", 2, 0},
+	    {"\xf0\x9f\x98", 3, 0},
+	    {"\xc3\x28", 2, 0},                        /* a bad continuation */
+	    {"\xe6\x28\xa5", 3, 0},
+	    {"\xf0\x9f\x28\x80", 4, 0},
+	    {"\xc0\xaf", 2, 0},                        /* overlong '/' */
+	    {"\xc1\xbf", 2, 0},
+	    {"\xe0\x80\xaf", 3, 0},
+	    {"\xe0\x9f\xbf", 3, 0},
+	    {"\xf0\x80\x80\xaf", 4, 0},
+	    {"\xf0\x8f\xbf\xbf", 4, 0},
+	    {"\xed\xa0\x80", 3, 0},                    /* U+D800, a surrogate */
+	    {"\xed\xbf\xbf", 3, 0},                    /* U+DFFF */
+	    {"\xf4\x90\x80\x80", 4, 0},                /* U+110000 */
+	    {"\xf5\x80\x80\x80", 4, 0},
+	    {"\xf8\x88\x80\x80\x80", 5, 0},            /* 5-byte forms are gone */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (mpw_utf8_valid((const uint8_t *)cases[i].s, cases[i].n) != cases[i].ok)
+			fail_msg("case %zu: mpw_utf8_valid says %d, want %d", i, !cases[i].ok, cases[i].ok);
+}
+
+/* A request with a bad string in any of its string fields does not decode,
+ * and says why; the same request with a good string does. */
+static void test_request_strings(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {"a\x01" "b", "\xff", "\xc0\xaf", "\xed\xa0\x80",
+	    "\xf4\x90\x80\x80", "ok\xe6\x97"};
+	for (int where = 0; where < 6; where++)
+		for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+			arena              a = {NULL};
+			ProtobufCAllocator al = {a_alloc, a_free, &a};
+			Mpstore__Value     v = MPSTORE__VALUE__INIT, k = MPSTORE__VALUE__INIT;
+			Mpstore__Op        op = MPSTORE__OP__INIT;
+			Mpstore__Compare   cmp = MPSTORE__COMPARE__INIT, *cmps[1] = {&cmp};
+			Mpstore__Op       *ops[1] = {&op};
+			Mpstore__Txn       txn = MPSTORE__TXN__INIT;
+			Mpstore__Request   rq = MPSTORE__REQUEST__INIT;
+			char               s[16];
+			snprintf(s, sizeof(s), "%s", bad[b]);
+			op.code = MPSTORE__OP_CODE__OP_DICT_SET;
+			op.name = where == 0 ? s : "d";
+			op.message_type = where == 1 ? s : "";
+			v.v_case = k.v_case = MPSTORE__VALUE__V_STRING_VALUE;
+			v.string_value = where == 2 ? s : "v";
+			k.string_value = where == 3 ? s : "k";
+			op.value = &v;
+			op.key = &k;
+			cmp.name = where == 4 ? s : "c";
+			cmp.value = where == 5 ? &v : NULL;
+			if (where == 5)
+				v.string_value = s;
+			rq.version = 1;
+			if (where >= 4) {
+				txn.compare = cmps;
+				txn.n_compare = 1;
+				txn.success = ops;
+				txn.n_success = 1;
+				rq.txn = &txn;
+			} else {
+				rq.ops = ops;
+				rq.n_ops = 1;
+			}
+			uint8_t buf[256];
+			size_t  n = mpstore__request__pack(&rq, buf);
+			/* "a\x01b" stands for "a\0b": C strings cannot hold it */
+			for (size_t i = 0; b == 0 && i + 2 < n; i++)
+				if (buf[i] == 'a' && buf[i + 1] == 1 && buf[i + 2] == 'b')
+					buf[i + 1] = 0;
+			const char *why = NULL;
+			if (mpw_request_decode(&al, n, buf, &why) != NULL)
+				fail_msg("string field %d with bad string %zu was accepted", where, b);
+			assert_non_null(strstr(why, b == 0 ? "NUL" : "UTF-8"));
+			assert_null(mpw_request_unpack(&al, n, buf));
+			/* the same with a good string: accepted */
+			snprintf(s, sizeof(s), "ok \xe6\x97\xa5");
+			n = mpstore__request__pack(&rq, buf);
+			assert_non_null(mpw_request_decode(&al, n, buf, &why));
+			a_fini(&a);
+		}
+}
+
 /* Unknown fields are skipped, and the empty input is the empty message. */
 static void test_unknown_and_empty(void **state)
 {
@@ -523,6 +675,8 @@ int main(void)
 	    cmocka_unit_test(test_roundtrip),
 	    cmocka_unit_test(test_broken),
 	    cmocka_unit_test(test_unknown_and_empty),
+	    cmocka_unit_test(test_utf8),
+	    cmocka_unit_test(test_request_strings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,11 +3,14 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libnng-dev libprotobuf-c-dev protobuf-c-compiler
       protobuf-compiler libprotobuf-dev libprotoc-dev libsqlite3-dev sqlite3 libcmocka-dev
-      python3 openssl python3-dev python3-pytest python3-venv libpython3.11-testsuite)
+      libuv1-dev libssl-dev libnanomsg-dev libedit-dev python3 openssl clang
+      libclang-rt-14-dev python3-dev python3-pytest python3-venv libpython3.11-testsuite)
 if [ "${MPSTORE_BENCH_DEPS:-0}" = 1 ]; then pkgs+=(redis-server redis-tools gnuplot-nox); fi
+# one dpkg-query for all (tools/run.sh runs this at every start)
+installed=$(dpkg-query -W -f='${Package} ${Status}\n' "${pkgs[@]}" 2>/dev/null | grep " install ok installed" || true)
 missing=()
 for p in "${pkgs[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  grep -q "^$p " <<<"$installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"

@@ -2,6 +2,8 @@
 #ifndef MPS_CLI_H
 #define MPS_CLI_H
 
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "mpstore/mpstore.h"
@@ -11,13 +13,33 @@
 #define CLI_EXIT_USAGE 2
 #define CLI_EXIT_TIMEOUT 3
 
+/* Options a command accepts (cli_cmd.opts); --url and --timeout are
+ * accepted everywhere (CLI_O_TIMEOUT marks the commands that wait). */
+#define CLI_O_TIMEOUT  0x0001u
+#define CLI_O_MAXSIZE  0x0002u
+#define CLI_O_PARTIES  0x0004u
+#define CLI_O_VALUE    0x0008u
+#define CLI_O_LENGTH   0x0010u
+#define CLI_O_KEYTYPE  0x0020u
+#define CLI_O_DECLARED 0x0040u
+#define CLI_O_TXN      0x0080u
+#define CLI_O_TOKEN    0x0100u
+#define CLI_O_FROM     0x0200u
+#define CLI_O_COUNT    0x0400u
+#define CLI_O_PUB      0x0800u
+#define CLI_O_CONTAINERS 0x1000u
+
 typedef struct cli_opts {
 	const char *url;
 	double      timeout_s;     /* --timeout; < 0 when not given */
-	int         have_count;
+	unsigned    given;         /* CLI_O_* options on the command line */
+	int         help;          /* --help / -h after the command */
+	int         interactive;   /* a line of the interactive mode (one session) */
 	int64_t     count;         /* --maxsize/--parties/--value/--length */
 	int         key_type;      /* --key-type */
-	int         declared;      /* register-schema --declared */
+	uint64_t    token;         /* release --token */
+	int64_t     from, wcount;  /* watch --from, --count */
+	const char *pub;           /* watch --pub */
 	const char *ifs[32];       /* txn --if */
 	int         nifs;
 	const char *thens[32];     /* txn --then */
@@ -26,14 +48,54 @@ typedef struct cli_opts {
 	int         nelses;
 } cli_opts;
 
+/* help.c: the command table (a command exists only through its row). */
+typedef struct cli_cmd {
+	const char *name;
+	const char *args;     /* synopsis after the name */
+	unsigned    opts;     /* CLI_O_* it accepts */
+	const char *summary;  /* one line of the global help */
+	const char *help;     /* more, "" when the summary says it all */
+	const char *examples; /* one per line */
+} cli_cmd;
+const cli_cmd *cli_cmd_find(const char *name);
+const cli_cmd *cli_cmd_list(void); /* ends with a NULL name */
+void           cli_help_global(FILE *f);
+/* Print a command's help (NULL: the global one; "values": the value
+ * syntax); 0, or an exit status when there is no such command. */
+int            cli_help(FILE *f, const char *name);
+/* The choice closest to word (a known synonym, or at most 2 edits away),
+ * or NULL. */
+const char    *cli_suggest(const char *word, const char *const *choices);
+/* "unknown WHAT WORD: did you mean X?" (choices NULL: the commands); the
+ * usage exit status. */
+int            cli_unknown(const char *what, const char *word, const char *const *choices);
+extern const char *const cli_kind_words[];
+extern const char *const cli_type_words[];
+
+/* main.c: run one command (argv[0] = its name) on c, the session of this
+ * run or of the interactive mode; returns its exit status. */
+int cli_run(mps_client *c, cli_opts *o, int argc, char **argv);
+/* Take the options out of argv (up to a "--"), leaving the words; 0 or a
+ * usage exit status. */
+int cli_parse_opts(int *argcp, char **argv, cli_opts *o);
+/* repl.c: the interactive mode on a terminal. */
+int cli_repl(mps_client *c, const char *url);
+/* sync.c: acquire, release, with-lock, task-done, join, reset, abort. */
+int cli_sync_cmd(mps_client *c, const cli_opts *o, int argc, char **argv);
+
 /* Print "mpstore: <name>: <message>" and return the exit status for err. */
 int  cli_fail(mps_err err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Same, with the library's last error text as the message. */
 int  cli_fail_lib(mps_err err);
+/* Same for an op's failed result (the daemon's message). */
+int  cli_fail_result(mps_err err, const char *msg);
 
-/* A command-line value: JSON, or else the word itself as a string. The
- * result is owned (mps_value_free). */
-void cli_parse_value(const char *arg, mps_value *out);
+/* A command-line value: JSON, or else the word itself as a string (help
+ * `values`). Refuses (printing why, with a hint) what would not be stored
+ * as typed: integers beyond int64, True/False/None, JSON objects and
+ * arrays, numbers that are not JSON. 0 and an owned *out (mps_value_free),
+ * or the exit status. */
+int  cli_parse_value(const char *arg, mps_value *out);
 /* An integer argument; 0 on success. */
 int  cli_parse_int(const char *arg, int64_t *out);
 /* A key for a container with key type kt: int64 keys must be integers;
@@ -65,8 +127,23 @@ int  cli_print_result(FILE *f, const mps_op *op, const mps_result *r, int force)
 int64_t cli_timeout_ms(const cli_opts *o);
 
 int cli_txn(mps_client *c, const cli_opts *o);
+/* txn.c: split s (modified in place) into at most max words: blanks
+ * separate; a word that starts with '"' runs to the closing unescaped '"'
+ * and keeps its quotes (a JSON string); '...' is taken literally without
+ * the quotes. The number of words, or -1 (unterminated quote, too many). */
+int cli_split(char *s, char **tok, int max);
+/* repl.c: set by SIGINT in the interactive mode (watch stops on it). */
+extern volatile sig_atomic_t cli_interrupted;
+/* admin.c: info [SECTION] (the daemon's, by sections), clients, holders
+ * NAME, monitor. cli_is_section: whether word names an info section. */
+extern const char *const cli_info_sections[];
+int cli_is_section(const char *word);
+int cli_info_daemon(mps_client *c, const cli_opts *o, const char *section);
+int cli_clients(mps_client *c, int argc);
+int cli_holders(mps_client *c, int argc, char **argv);
+int cli_monitor(mps_client *c, const cli_opts *o, int argc);
 /* watch.c: mpstore watch (argv[0] = "watch"). */
-int cli_watch(mps_client *c, int argc, char **argv);
+int cli_watch(mps_client *c, const cli_opts *o, int argc, char **argv);
 
 /* typed.c: message elements as JSON (field names from the daemon's schema,
  * fetched with OP_GET_SCHEMA on first use). cli_typed_note remembers the

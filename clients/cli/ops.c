@@ -28,7 +28,10 @@ store_value(cli_opstore *s, const mps_info *info, const char *arg, mps_value **o
 			return rv;
 		}
 	} else {
-		cli_parse_value(arg, v);
+		int rv = cli_parse_value(arg, v);
+		if (rv != 0) {
+			return rv;
+		}
 	}
 	s->n++;
 	*out = v;

@@ -6,11 +6,8 @@
 
 #define MAXTOK 16
 
-/* Split s (modified in place) into words; a word that starts with '"' runs
- * to the closing unescaped '"' and keeps its quotes (a JSON string); '...'
- * is taken literally without the quotes. */
-static int
-split(char *s, char **tok, int max)
+int
+cli_split(char *s, char **tok, int max)
 {
 	int n = 0;
 	while (*s) {
@@ -77,7 +74,7 @@ add_compare(mps_client *c, mps_batch *b, const char *text)
 		return cli_fail(MPS_ERR_INVALID, "--if too long");
 	}
 	strcpy(buf, text);
-	int n = split(buf, tok, MAXTOK);
+	int n = cli_split(buf, tok, MAXTOK);
 	if (n < 2) {
 		return cli_fail(MPS_ERR_INVALID, "bad --if '%s' (see docs/cli.md)", text);
 	}
@@ -123,7 +120,13 @@ add_compare(mps_client *c, mps_batch *b, const char *text)
 		target  = MPS_TARGET_DICT_ENTRY;
 		havekey = 1;
 	}
-	cli_parse_value(tok[i + 2], &v);
+	int rv = cli_parse_value(tok[i + 2], &v);
+	if (rv != 0) {
+		if (havekey) {
+			mps_value_free(&key);
+		}
+		return rv;
+	}
 	e = mps_txn_compare(b, name, target, op, havekey ? &key : NULL, &v);
 	mps_value_free(&v);
 	if (havekey) {
@@ -141,7 +144,7 @@ add_op(mps_client *c, const cli_opts *o, mps_batch *b, const char *text, mps_op 
 		return cli_fail(MPS_ERR_INVALID, "command too long");
 	}
 	strcpy(buf, text);
-	int n = split(buf, tok, MAXTOK);
+	int n = cli_split(buf, tok, MAXTOK);
 	if (n < 1) {
 		return cli_fail(MPS_ERR_INVALID, "bad command '%s' (see docs/cli.md)", text);
 	}
@@ -202,7 +205,7 @@ cli_txn(mps_client *c, const cli_opts *o)
 			mps_result r;
 			mps_batch_result(b, i, &r);
 			if (r.status != MPS_OK) {
-				rv = cli_fail(r.status, "%s", r.error[0] ? r.error : mps_strerror(r.status));
+				rv = cli_fail_result(r.status, r.error);
 				break;
 			}
 		}

@@ -1,6 +1,7 @@
 /* watch.c - mpstore watch NAME|PREFIX* [--from REV] [--count N] [--pub URL]:
  * one JSON object per line per change, a resync as its own line
- * (docs/cli.md, docs/watch.md). */
+ * (docs/cli.md, docs/watch.md). The packed states of the synchronisation
+ * kinds and queues (docs/protocol.md section 11) print decoded. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,95 @@ print_str(const char *s)
 {
 	mps_value v = mps_str(s);
 	cli_print_value(stdout, &v);
+}
+
+static uint64_t
+get64(const unsigned char *p)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++) {
+		v |= (uint64_t) p[i] << (8 * i);
+	}
+	return v;
+}
+
+/* A client id: JSON numbers lose precision past 2^53, so a hex string
+ * (as `mpstore clients` shows sessions); null for none. */
+static void
+print_owner(uint64_t id)
+{
+	if (id == 0) {
+		fputs("null", stdout);
+	} else {
+		printf("\"%016llx\"", (unsigned long long) id);
+	}
+}
+
+/*
+ * ", \"state\": {...}" for the packed state of a CH_STATE or a sync
+ * kind's (or queue's) CH_RESYNC (layouts in docs/protocol.md section 11);
+ * 0 when v is not one (then it prints as bytes).
+ */
+static int
+print_state(mps_kind k, const mps_value *v, int resync)
+{
+	if (v->type != MPS_BYTES) {
+		return 0;
+	}
+	const unsigned char *b = (const unsigned char *) v->u.s.ptr;
+	size_t               n = v->u.s.len;
+	switch (k) {
+	case MPS_KIND_LOCK:
+	case MPS_KIND_RLOCK:
+	case MPS_KIND_CONDITION:
+		if (n != (resync ? 32u : 24u)) {
+			return 0;
+		}
+		printf(", \"state\": {\"locked\": %s, \"owner\": ", get64(b) ? "true" : "false");
+		print_owner(get64(b));
+		printf(", \"depth\": %lld, \"token\": %llu}", (long long) get64(b + 8),
+		    (unsigned long long) get64(b + 16));
+		return 1;
+	case MPS_KIND_SEMAPHORE:
+	case MPS_KIND_BOUNDED_SEMAPHORE:
+		if (resync ? n < 24 || (n - 24) % 16 != 0 : n != 16) {
+			return 0;
+		}
+		printf(", \"state\": {\"value\": %lld, \"held\": %lld", (long long) get64(b),
+		    (long long) get64(b + 8));
+		if (resync) {
+			fputs(", \"holders\": [", stdout);
+			for (size_t i = 24; i < n; i += 16) {
+				fputs(i > 24 ? ", {\"owner\": " : "{\"owner\": ", stdout);
+				print_owner(get64(b + i));
+				printf(", \"units\": %lld}", (long long) get64(b + i + 8));
+			}
+			putchar(']');
+		}
+		putchar('}');
+		return 1;
+	case MPS_KIND_EVENT:
+		if (n != 1) {
+			return 0;
+		}
+		printf(", \"state\": {\"set\": %s}", b[0] ? "true" : "false");
+		return 1;
+	case MPS_KIND_BARRIER:
+		if (n != 24) {
+			return 0;
+		}
+		printf(", \"state\": {\"waiting\": %lld, \"generation\": %lld, \"broken\": %s}",
+		    (long long) get64(b), (long long) get64(b + 8), get64(b + 16) ? "true" : "false");
+		return 1;
+	case MPS_KIND_QUEUE:
+		if (n != 8) {
+			return 0;
+		}
+		printf(", \"state\": {\"unfinished\": %lld}", (long long) get64(b));
+		return 1;
+	default:
+		return 0;
+	}
 }
 
 static void
@@ -36,7 +126,8 @@ print_event(const mps_watch_event *ev)
 			fputs(", \"values\": ", stdout);
 			cli_print_array(stdout, ev->values, ev->nvalues);
 		}
-		if (ev->value.type != MPS_NULL || ev->kind == MPS_KIND_VALUE) {
+		if ((ev->value.type != MPS_NULL || ev->kind == MPS_KIND_VALUE) &&
+		    !print_state(ev->kind, &ev->value, 1)) {
 			fputs(", \"value\": ", stdout);
 			cli_print_value(stdout, &ev->value);
 		}
@@ -58,8 +149,12 @@ print_event(const mps_watch_event *ev)
 			cli_print_value(stdout, &ev->value);
 		}
 		break;
-	case MPS_CH_SET:
 	case MPS_CH_STATE:
+		if (print_state(ev->kind, &ev->value, 0)) {
+			break;
+		}
+		__attribute__((fallthrough));
+	case MPS_CH_SET:
 		fputs(", \"value\": ", stdout);
 		cli_print_value(stdout, &ev->value);
 		break;
@@ -104,40 +199,23 @@ print_event(const mps_watch_event *ev)
 }
 
 int
-cli_watch(mps_client *c, int argc, char **argv)
+cli_watch(mps_client *c, const cli_opts *opts, int argc, char **argv)
 {
-	const char    *usage = "usage: mpstore watch NAME|PREFIX* [--from REV] [--count N] [--pub URL]";
-	const char    *name  = NULL;
-	int64_t        count = -1, from = 0;
+	int64_t        count = opts->wcount, from = opts->from;
 	mps_watch_opts o     = {0};
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if ((strcmp(a, "--from") == 0 || strcmp(a, "--count") == 0) && i + 1 < argc) {
-			int64_t v;
-			if (cli_parse_int(argv[++i], &v) != 0 || v < 0) {
-				return cli_fail(MPS_ERR_INVALID, "%s wants an integer >= 0", a);
-			}
-			*(a[2] == 'f' ? &from : &count) = v;
-		} else if (strcmp(a, "--pub") == 0 && i + 1 < argc) {
-			o.pub_url = argv[++i];
-		} else if (a[0] == '-' && a[1] == '-') {
-			return cli_fail(MPS_ERR_INVALID, "%s", usage);
-		} else if (name == NULL) {
-			name = a;
-		} else {
-			return cli_fail(MPS_ERR_INVALID, "%s", usage);
-		}
+	if (argc != 2) {
+		return cli_fail(MPS_ERR_INVALID,
+		    "usage: mpstore watch NAME|PREFIX* [--from REV] [--count N] [--pub URL]");
 	}
-	if (name == NULL) {
-		return cli_fail(MPS_ERR_INVALID, "%s", usage);
-	}
+	const char *name = argv[1];
+	o.pub_url        = opts->pub;
 	o.from_revision = (uint64_t) from;
 	mps_watcher *w;
 	mps_err      e = mps_watch(c, name, &o, &w);
 	if (e != MPS_OK) {
 		return cli_fail_lib(e);
 	}
-	for (int64_t n = 0; count < 0 || n < count;) {
+	for (int64_t n = 0; (count < 0 || n < count) && !cli_interrupted;) {
 		const mps_watch_event *ev;
 		e = mps_watch_next(w, &ev, 1000);
 		if (e == MPS_ERR_TIMEOUT) {

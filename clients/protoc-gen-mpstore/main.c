@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gen.h"
 #include "google/protobuf/compiler/plugin.pb-c.h"
@@ -176,9 +177,36 @@ generate(const gen_request *req, const mpss_registry *reg, const char *name, gen
 	return 0;
 }
 
+static const char usage_text[] =
+    "usage: protoc --mpstore_out=DIR [-I DIR]... FILE.proto...\n"
+    "\n"
+    "protoc-gen-mpstore is a protoc plugin: protoc runs it, writing a\n"
+    "CodeGeneratorRequest to its stdin, and it answers with NAME.mps.h and\n"
+    "NAME.mps.c (typed C stubs over libmpstore) for every FILE.proto. On PATH,\n"
+    "`--mpstore_out=DIR` finds it; elsewhere add\n"
+    "--plugin=protoc-gen-mpstore=/path/to/protoc-gen-mpstore. Import\n"
+    "mpstore/options.proto with -I <prefix>/share/mpstore/proto. See docs/schemas.md.\n";
+
 int
-main(void)
+main(int argc, char **argv)
 {
+	if (argc > 1) {
+		if (strcmp(argv[1], "--version") == 0) {
+			printf("protoc-gen-mpstore %s\n", MPSG_VERSION);
+			return 0;
+		}
+		if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		fprintf(stderr, "protoc-gen-mpstore: unknown argument %s\n%s", argv[1], usage_text);
+		return 2;
+	}
+	if (isatty(STDIN_FILENO)) {
+		/* a person ran it: protoc would have given a pipe */
+		fputs(usage_text, stderr);
+		return 2;
+	}
 	size_t         len, out_len;
 	uint8_t       *in = read_all(stdin, &len), *out;
 	gen_request   *req;

@@ -1,24 +1,36 @@
 /*
  * history.c - what watchers catch up from: the last --history committed
- * changes in memory (the SQLite log behind them), OP_CHANGES, the PUB
- * notifications of each commit and the heartbeat.
+ * changes in memory (the SQLite log behind them), and OP_CHANGES. The
+ * ring shares the records' blocks with the jobs they came from, so the
+ * loop can still publish a job's records after the ring has let go.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commit_int.h"
-#include "req.h"
 
 /* ---- history ---- */
 
+/* What a kept record costs (its data and name share its request's block). */
+static size_t crec_bytes(const crec *c)
+{
+	return sizeof(*c) + c->len + strlen(c->name) + 1;
+}
+
+size_t mpsd_commit_history_bytes(mpsd_commit *cm)
+{
+	return cm != NULL ? __atomic_load_n(&cm->h.bytes, __ATOMIC_RELAXED) : 0;
+}
+
 /* The caller holds h->mtx. */
-void hist_add_locked(hist *h, crec *c)
+void hist_add_locked(hist *h, const crec *c)
 {
 	if (h->cap > 0) {
 		if (h->n == h->cap) {
 			crec    *old = &h->ring[h->head];
 			uint64_t gone = old->rev;
+			__atomic_store_n(&h->bytes, h->bytes - crec_bytes(old), __ATOMIC_RELAXED);
 			crec_free(old);
 			h->head = (h->head + 1) % h->cap;
 			h->n--;
@@ -27,20 +39,31 @@ void hist_add_locked(hist *h, crec *c)
 			h->floor = h->n == 0 || h->ring[h->head].rev == gone ? gone + 1
 			                                                      : h->ring[h->head].rev;
 		}
-		h->ring[(h->head + h->n) % h->cap] = *c; /* takes the data */
+		h->ring[(h->head + h->n) % h->cap] = *c;
+		__atomic_add_fetch(&c->blk->refs, 1, __ATOMIC_RELAXED);
 		h->n++;
-		c->name = NULL;
-		c->data = NULL;
-		c->blk = NULL;
+		__atomic_store_n(&h->bytes, h->bytes + crec_bytes(c), __ATOMIC_RELAXED);
 	}
 	if (c->rev > h->last)
 		h->last = c->rev;
 }
 
-void hist_add(hist *h, crec *c)
+void hist_add(hist *h, const crec *c)
 {
 	pthread_mutex_lock(&h->mtx);
 	hist_add_locked(h, c);
+	pthread_mutex_unlock(&h->mtx);
+}
+
+/* All of a job's records at once: OP_CHANGES must never see a revision
+ * (h.last) whose txn records are only partly added. */
+void hist_keep(hist *h, const crec *recs, size_t n)
+{
+	if (n == 0)
+		return;
+	pthread_mutex_lock(&h->mtx);
+	for (size_t i = 0; i < n; i++)
+		hist_add_locked(h, &recs[i]);
 	pthread_mutex_unlock(&h->mtx);
 }
 
@@ -109,9 +132,8 @@ static int chg_from_log(void *arg, const mpsp_rec *r)
 	return chg_add(arg, r->rev, r->name, r->data, r->len);
 }
 
-int mpsd_commit_changes(mpsd_daemon *d, mpsd_exec *x)
+int mpsd_commit_changes(mpsd_commit *cm, mpsd_exec *x)
 {
-	mpsd_commit       *cm = d->commit;
 	const Mpstore__Op *op = x->op;
 	chg_ctx cc = {x, op->name ? op->name : "", 0, 0, 0, 0, 0, 0, 0, 0, 0};
 	cc.wlen = strlen(cc.want);
@@ -173,64 +195,3 @@ int mpsd_commit_changes(mpsd_daemon *d, mpsd_exec *x)
 		x->res->next = (int64_t)cc.last + 1; /* ask again from here */
 	return 0;
 }
-
-void mpsd_commit_heartbeat(mpsd_daemon *d)
-{
-	mpsd_commit *cm = d->commit;
-	pthread_mutex_lock(&cm->h.mtx);
-	uint64_t last = cm->h.last;
-	pthread_mutex_unlock(&cm->h.mtx);
-	uint8_t buf[16];
-	size_t  n = 0;
-	buf[n++] = 0x10; /* field 2, varint */
-	n += varint(buf + n, last);
-	mpsd_server_publish(d, "", buf, n);
-}
-
-
-/* ---- publishing ---- */
-
-/* One Notification per run of changes to one container. */
-static void publish_run(mpsd_daemon *d, crec *recs, size_t n)
-{
-	size_t total = 0;
-	for (size_t i = 0; i < n; i++)
-		total += 1 + 10 + recs[i].len;
-	uint8_t *buf = malloc(total ? total : 1);
-	if (buf == NULL)
-		return;
-	size_t off = 0;
-	for (size_t i = 0; i < n; i++) {
-		buf[off++] = 0x0a; /* field 1, length-delimited */
-		off += varint(buf + off, recs[i].len);
-		memcpy(buf + off, recs[i].data, recs[i].len);
-		off += recs[i].len;
-	}
-	mpsd_server_publish(d, recs[0].name, buf, off);
-	free(buf);
-}
-
-void publish_and_keep(mpsd_daemon *d, crec *recs, size_t n)
-{
-	size_t start = 0;
-	/* nobody listening: nng would drop the messages anyway, after an aio
-	 * allocation each (a subscriber that connects later starts from the
-	 * heartbeat's revision and catches up through OP_CHANGES) */
-	if (mpsd_server_subscribers(d) == 0)
-		start = n;
-	for (size_t i = start + 1; i <= n; i++)
-		if (i == n || strcmp(recs[i].name, recs[start].name) != 0) {
-			/* a schema registration (CH_SCHEMA) has no container: the
-			 * empty topic is the heartbeat's, so it is not published */
-			if (recs[start].name[0] != '\0')
-				publish_run(d, recs + start, i - start);
-			start = i;
-		}
-	/* all of a job's records at once: OP_CHANGES must never see a
-	 * revision (h.last) whose txn records are only partly added */
-	pthread_mutex_lock(&d->commit->h.mtx);
-	for (size_t i = 0; i < n; i++)
-		hist_add_locked(&d->commit->h, &recs[i]);
-	pthread_mutex_unlock(&d->commit->h.mtx);
-}
-

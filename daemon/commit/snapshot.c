@@ -1,14 +1,14 @@
 /*
- * commit_snapshot.c - snapshots (dumped under the store lock, written in
+ * snapshot.c - snapshots (dumped under the store lock, written in
  * pieces between log commits, then the log is compacted) and backups, both
  * run by the commit thread.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "commit_int.h"
-#include "req.h"
 
 /* ---- snapshots ---- */
 
@@ -44,29 +44,29 @@ static int snap_visit(void *arg, mpsd_container *c)
 
 
 /* Write a snapshot; log appends of queued jobs go on between pieces. */
-int do_snapshot(mpsd_daemon *d, char *err, size_t errlen)
+int do_snapshot(mpsd_commit *cm, char *err, size_t errlen)
 {
-	mpsd_commit *cm = d->commit;
+	const char *why;
 	if (cm->db == NULL) {
 		snprintf(err, errlen, "no database (durability memory)");
 		return MPSTORE__STATUS__ERR_INVALID;
 	}
-	if (__atomic_load_n(&d->readonly, __ATOMIC_ACQUIRE)) {
+	if (mpsd_commit_readonly(cm, &why)) {
 		/* memory may hold changes whose commit failed (their writers
 		 * heard ERR_IO): never make them durable in a snapshot */
 		snprintf(err, errlen, "no snapshot: the database is read-only after a failed write: %s",
-		    d->readonly_why);
+		    why);
 		return MPSTORE__STATUS__ERR_READONLY;
 	}
 	snap_buf b = {NULL, 0, 0, 0};
-	mpsd_store_lock(d->st);
-	uint64_t rev = mpsd_store_revision(d->st);
-	uint64_t token = mpsd_store_token(d->st);
+	mpsd_store_lock(cm->st);
+	uint64_t rev = mpsd_store_revision(cm->st);
+	uint64_t token = mpsd_store_token(cm->st);
 	/* schemas first: recovery needs them before the containers using them */
-	if (mpsd_store_dump_schema(d->st, snap_emit, &b) != 0)
+	if (mpsd_store_dump_schema(cm->st, snap_emit, &b) != 0)
 		b.err = 1;
-	mpsd_store_foreach(d->st, snap_visit, &b);
-	mpsd_store_unlock(d->st);
+	mpsd_store_foreach(cm->st, snap_visit, &b);
+	mpsd_store_unlock(cm->st);
 	int rv = 0;
 	if (b.err) {
 		snprintf(err, errlen, "out of memory writing the snapshot");
@@ -78,10 +78,10 @@ int do_snapshot(mpsd_daemon *d, char *err, size_t errlen)
 	 * appends at or below an open snapshot's revision. Snapshot requests
 	 * among them wait until this snapshot is done (process_jobs). */
 	cm->in_snapshot = 1;
-	process_jobs(d, take_jobs(cm));
-	if (__atomic_load_n(&d->readonly, __ATOMIC_ACQUIRE)) {
+	process_jobs(cm, take_jobs(cm));
+	if (mpsd_commit_readonly(cm, &why)) {
 		snprintf(err, errlen, "no snapshot: the database is read-only after a failed write: %s",
-		    d->readonly_why);
+		    why);
 		rv = MPSTORE__STATUS__ERR_READONLY;
 		goto out;
 	}
@@ -101,9 +101,9 @@ int do_snapshot(mpsd_daemon *d, char *err, size_t errlen)
 		}
 		rv = mpsp_snapshot_put(cm->db, recs, k, err, errlen);
 		free(recs);
-		process_jobs(d, take_jobs(cm)); /* clients keep committing */
+		process_jobs(cm, take_jobs(cm)); /* clients keep committing */
 	}
-	process_jobs(d, take_jobs(cm)); /* everything up to rev is logged */
+	process_jobs(cm, take_jobs(cm)); /* everything up to rev is logged */
 	int rv2 = mpsp_snapshot_end(cm->db, rv == 0, rv == 0 ? err : NULL, errlen);
 	cm->in_snapshot = 0;
 	if (rv == 0)
@@ -111,6 +111,7 @@ int do_snapshot(mpsd_daemon *d, char *err, size_t errlen)
 	if (rv == 0) {
 		cm->snap_rev = rev;
 		cm->changes_since_snap = 0;
+		__atomic_store_n(&cm->snap_wall, (int64_t)time(NULL), __ATOMIC_RELAXED);
 	}
 out:
 	cm->in_snapshot = 0;
@@ -123,21 +124,17 @@ out:
 	return rv;
 }
 
-void do_action(mpsd_daemon *d, job *j)
+void do_action(mpsd_commit *cm, mpsd_job *j)
 {
-	char err[512] = "";
-	int  rv;
-	uint64_t rev = mpsd_store_revision(d->st);
+	int rv;
+	j->rev = mpsd_store_revision(cm->st);
 	if (j->action == MPSD_ACT_SNAPSHOT) {
-		rv = do_snapshot(d, err, sizeof(err));
-	} else if (d->commit->db == NULL) {
-		snprintf(err, sizeof(err), "no database to back up (durability memory)");
+		rv = do_snapshot(cm, j->err, sizeof(j->err));
+	} else if (cm->db == NULL) {
+		snprintf(j->err, sizeof(j->err), "no database to back up (durability memory)");
 		rv = MPSTORE__STATUS__ERR_INVALID;
 	} else {
-		rv = mpsp_backup(d->commit->db, j->arg, err, sizeof(err));
+		rv = mpsp_backup_in(cm->db, cm->cfg.backup_dir, j->arg, j->err, sizeof(j->err));
 	}
-	nng_msg *m = status_reply(j->r, (Mpstore__Status)rv, rv ? err : NULL, rev);
-	nng_msg_free(j->reply);
-	j->reply = m;
+	j->status = rv;
 }
-

@@ -1,5 +1,5 @@
 /*
- * commit_walsync.c - `--durability log`: the write-ahead log is synced once
+ * walsync.c - `--durability log`: the write-ahead log is synced once
  * a second when something was committed, by a thread of its own.
  *
  * A `log` commit writes the WAL into the page cache and replies (a crash
@@ -18,8 +18,7 @@
 
 static void *walsync_main(void *arg)
 {
-	mpsd_daemon *d = arg;
-	mpsd_commit *cm = d->commit;
+	mpsd_commit *cm = arg;
 	uint64_t     synced = 0; /* commit batches covered by the last sync */
 	int          failed = 0;
 	pthread_mutex_lock(&cm->wmtx);
@@ -36,12 +35,15 @@ static void *walsync_main(void *arg)
 		uint64_t b = __atomic_load_n(&cm->batches, __ATOMIC_ACQUIRE);
 		if (b != synced && !failed) {
 			char err[512];
+			int64_t t0 = mpsd_hist_now_ns();
 			if (mpsp_wal_sync(cm->db, err, sizeof(err)) == 0) {
+				__atomic_add_fetch(&cm->wal_sync_ns, (uint64_t)(mpsd_hist_now_ns() - t0),
+				    __ATOMIC_RELAXED);
 				synced = b;
 				__atomic_add_fetch(&cm->wal_syncs, 1, __ATOMIC_RELAXED);
 			} else {
 				failed = 1;
-				commit_go_readonly(d, err);
+				commit_go_readonly(cm, err);
 			}
 		}
 		pthread_mutex_lock(&cm->wmtx);
@@ -50,26 +52,24 @@ static void *walsync_main(void *arg)
 	return NULL;
 }
 
-int walsync_start(mpsd_daemon *d)
+int walsync_start(mpsd_commit *cm)
 {
-	mpsd_commit *cm = d->commit;
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* wall-clock steps do not delay syncs */
 	pthread_mutex_init(&cm->wmtx, NULL);
 	pthread_cond_init(&cm->wcond, &ca);
 	pthread_condattr_destroy(&ca);
-	if (d->cfg.durability != MPSD_DUR_LOG || cm->db == NULL)
+	if (cm->cfg.durability != MPSD_DUR_LOG || cm->db == NULL)
 		return 0;
-	if (pthread_create(&cm->wthr, NULL, walsync_main, d) != 0)
+	if (pthread_create(&cm->wthr, NULL, walsync_main, cm) != 0)
 		return -1;
 	cm->wstarted = 1;
 	return 0;
 }
 
-void walsync_stop(mpsd_daemon *d)
+void walsync_stop(mpsd_commit *cm)
 {
-	mpsd_commit *cm = d->commit;
 	if (cm->wstarted) {
 		pthread_mutex_lock(&cm->wmtx);
 		cm->wstop = 1;

@@ -30,6 +30,7 @@ typedef int (*mpsd_op_fn)(mpsd_exec *x, mpsd_container *c);
 
 #define MPSD_OPF_WRITE  1u /* may emit changes (refused when read-only) */
 #define MPSD_OPF_BLOCKS 2u /* may park */
+#define MPSD_OPF_GROWS  4u /* may add data: refused past --max-memory (limits.c) */
 
 typedef struct mpsd_opdef {
 	Mpstore__OpCode code; /* 0 ends a table */
@@ -41,6 +42,17 @@ typedef struct mpsd_opdef {
 /* Called for each change of a dump; the change points into the container
  * and is valid only during the call. Non-zero stops the dump. */
 typedef int (*mpsd_emit_fn)(void *arg, const Mpstore__Change *ch);
+
+/* One holder of a container, for operators (OP_HOLDERS, OP_CLIENTS): the
+ * session, what it holds (lock depth or semaphore units), the fencing
+ * token of its grant and since when (mpsd_now_ms). */
+typedef struct mpsd_holder {
+	uint64_t session;
+	int64_t  count;
+	uint64_t token;
+	int64_t  since_ms;
+} mpsd_holder;
+typedef void (*mpsd_holder_fn)(void *arg, const mpsd_holder *h);
 
 struct mpsd_kind {
 	Mpstore__Kind     kind;
@@ -74,6 +86,10 @@ struct mpsd_kind {
 	/* The session died or its lease expired: release what it holds
 	 * (emitting changes through x) so waiters can proceed. May be NULL. */
 	void (*session_gone)(mpsd_exec *x, mpsd_container *c, uint64_t session_id);
+
+	/* Report every session that holds something in c (fn once each, in
+	 * no particular order). NULL for kinds nothing is held in. */
+	void (*holders)(const mpsd_container *c, mpsd_holder_fn fn, void *arg);
 };
 
 struct mpsd_container {
@@ -89,6 +105,7 @@ struct mpsd_container {
 	mpsd_waiter         *wait_head, *wait_tail;
 	uint32_t             nwaiters;
 	int                  wake_pending;
+	size_t               mem; /* bytes last counted for it (limits.c) */
 };
 
 /* Python index for a sequence of len elements: negative counts from the

@@ -15,6 +15,15 @@ int64_t mpsd_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t mpsd_deadline_after(int64_t now_ms, int64_t ms)
+{
+	if (ms < 0)
+		return INT64_MAX;
+	/* saturating: a timeout of 2^63 - 1 ms (292 million years) never wraps
+	 * the deadline into the past, it just never comes */
+	return now_ms > 0 && ms > INT64_MAX - now_ms ? INT64_MAX : now_ms + ms;
+}
+
 void *mpsd_exec_alloc(mpsd_exec *x, size_t n)
 {
 	return mpsd_arena_alloc(x->arena, n);
@@ -222,6 +231,8 @@ int mpsd_exec_park(mpsd_exec *x, mpsd_container *c)
 		c->nwaiters++;
 		return MPSD_PARK;
 	}
+	if (x->park_refused != NULL)
+		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "%s", x->park_refused);
 	mpsd_waiter *w = calloc(1, sizeof(*w));
 	if (w == NULL)
 		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "out of memory parking the request");
@@ -232,8 +243,9 @@ int mpsd_exec_park(mpsd_exec *x, mpsd_container *c)
 	w->owner = x->park_owner;
 	w->heap_idx = SIZE_MAX;
 	w->deadline = INT64_MAX;
+	w->since_ms = mpsd_now_ms();
 	if (x->op->timeout_ms > 0)
-		w->deadline = mpsd_now_ms() + x->op->timeout_ms;
+		w->deadline = mpsd_deadline_after(w->since_ms, x->op->timeout_ms);
 	if (w->deadline != INT64_MAX && store_heap_push(x->st, w) != 0) {
 		free(w);
 		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "out of memory parking the request");
@@ -261,6 +273,8 @@ const Mpstore__Op *mpsd_waiter_op(mpsd_waiter *w) { return w->op; }
 uint64_t mpsd_waiter_session(mpsd_waiter *w) { return w->session; }
 struct mpsd_waiter_state *mpsd_waiter_wstate(mpsd_waiter *w) { return &w->ws; }
 void *mpsd_waiter_owner(mpsd_waiter *w) { return w->owner; }
+int64_t mpsd_waiter_since(const mpsd_waiter *w) { return w->since_ms; }
+int64_t mpsd_waiter_deadline(const mpsd_waiter *w) { return w->deadline; }
 mpsd_container *mpsd_waiter_container(mpsd_waiter *w) { return w->c; }
 
 void mpsd_waiter_free(mpsd_waiter *w)

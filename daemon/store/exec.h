@@ -31,6 +31,7 @@ struct mpsd_exec {
 	int                in_txn;  /* all changes of the txn share one revision */
 	uint64_t           txn_rev; /* that revision, once the first change is made */
 	void              *park_owner; /* the dispatcher's request, stored in waiters */
+	const char        *park_refused; /* set: a new park fails ERR_LIMIT with this text */
 	/* changes recorded by this op, in order (owned by the arena) */
 	Mpstore__Change  **changes;
 	size_t             nchanges, cap;
@@ -88,6 +89,10 @@ struct mpsd_waiter_state *mpsd_waiter_wstate(mpsd_waiter *w);
 /* Ask for c's waiters to be run again after this op (no change needed). */
 void mpsd_exec_wake(mpsd_exec *x, mpsd_container *c);
 
+/* --max-elements: 0 when a container of c's kind holding len elements may
+ * take add more, else fails x with ERR_LIMIT naming the limit. */
+int mpsd_exec_check_room(mpsd_exec *x, const mpsd_container *c, uint64_t len, uint64_t add);
+
 /* Record that x's session holds something in c, so that c->k->session_gone
  * runs for it when the session dies. Idempotent. */
 void mpsd_exec_hold(mpsd_exec *x, mpsd_container *c);
@@ -97,5 +102,9 @@ uint64_t mpsd_exec_token(mpsd_exec *x);
 
 /* Monotonic milliseconds. */
 int64_t mpsd_now_ms(void);
+/* now_ms + ms without overflow: INT64_MAX ("no deadline") when the sum
+ * would pass it or ms < 0. Every deadline made from a client's number goes
+ * through this. */
+int64_t mpsd_deadline_after(int64_t now_ms, int64_t ms);
 
 #endif

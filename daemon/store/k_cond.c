@@ -29,7 +29,7 @@ static int cond_held(mpsd_exec *x, const mpsd_lockst *l)
 static int cond_wait_begin(mpsd_exec *x, mpsd_container *c, mpsd_lockst *l)
 {
 	struct mpsd_waiter_state *ws;
-	mpsd_lockst               nl = {0, 0, l->token};
+	mpsd_lockst               nl = {0, 0, l->token, 0};
 	int64_t                   depth = l->depth;
 	int                       rv;
 
@@ -140,4 +140,5 @@ const mpsd_kind mpsd_kind_condition = {
 	.dump         = mpsd_lock_dump,
 	.apply        = mpsd_lock_apply,
 	.session_gone = mpsd_lock_session_gone,
+	.holders      = mpsd_lock_holders,
 };

@@ -114,10 +114,12 @@ static int dict_store(mpsd_exec *x, mpsd_container *c, const Mpstore__Value *pk,
 /* DICT_SET key value -> count (new length) */
 int mpsd_dict_op_set(mpsd_exec *x, mpsd_container *c)
 {
-	int rv;
+	int64_t pos;
+	int     rv;
 
-	if ((rv = mpsd_exec_check_key(x, c, x->op->key)) != 0 ||
-	    (rv = mpsd_exec_check_value(x, c, x->op->value)) != 0)
+	if ((rv = dict_lookup(x, c, &pos)) != 0 || (rv = mpsd_exec_check_value(x, c, x->op->value)) != 0)
+		return rv;
+	if (pos < 0 && (rv = mpsd_exec_check_room(x, c, mpsd_dtab_len(dict_tab(c)), 1)) != 0)
 		return rv;
 	if ((rv = dict_store(x, c, x->op->key, x->op->value)) != 0)
 		return rv;
@@ -305,15 +307,17 @@ static int dict_op_update(mpsd_exec *x, mpsd_container *c)
 	}
 	if ((kv = calloc(2 * n, sizeof(*kv))) == NULL)
 		return dict_nomem(x);
-	for (i = 0; i < n; i++)
+	size_t added = 0; /* new keys (a key given twice counts twice: a bound) */
+	for (i = 0; i < n; i++) {
 		if (mpsd_val_from_pb(&kv[2 * i], op->keys[i]) != 0 ||
 		    mpsd_val_from_pb(&kv[2 * i + 1], op->values[i]) != 0)
 			break;
-	if (i < n)
-		rv = dict_nomem(x);
-	else if ((rv = mpsd_dtab_reserve(dict_tab(c), n)) != 0)
+		added += mpsd_dtab_find(dict_tab(c), &kv[2 * i]) < 0;
+	}
+	rv = i < n ? dict_nomem(x) : mpsd_exec_check_room(x, c, mpsd_dtab_len(dict_tab(c)), added);
+	if (rv == 0 && (rv = mpsd_dtab_reserve(dict_tab(c), n)) != 0)
 		rv = rv == E2BIG ? mpsd_exec_fail(x, DICT_ST(ERR_LIMIT), "dict is full") : dict_nomem(x);
-	else
+	if (rv == 0)
 		rv = dict_change_update(x, c);
 	if (rv != 0) {
 		dict_free_vals(kv, 2 * n);
@@ -338,7 +342,8 @@ static int dict_op_setdefault(mpsd_exec *x, mpsd_container *c)
 		x->res->value = mpsd_exec_val(x, mpsd_dtab_value(dict_tab(c), pos));
 		return x->res->value == NULL ? dict_nomem(x) : 0;
 	}
-	if ((rv = mpsd_exec_check_value(x, c, x->op->value)) != 0)
+	if ((rv = mpsd_exec_check_value(x, c, x->op->value)) != 0 ||
+	    (rv = mpsd_exec_check_room(x, c, mpsd_dtab_len(dict_tab(c)), 1)) != 0)
 		return rv;
 	if ((x->res->value = mpsd_exec_pbval(x, x->op->value)) == NULL)
 		return dict_nomem(x);
@@ -512,7 +517,7 @@ int mpsd_dict_apply(mpsd_container *c, const Mpstore__Change *ch, char *err, siz
 }
 
 static const mpsd_opdef dict_ops[] = {
-	{ MPSTORE__OP_CODE__OP_DICT_SET, "set", MPSD_OPF_WRITE, mpsd_dict_op_set },
+	{ MPSTORE__OP_CODE__OP_DICT_SET, "set", MPSD_OPF_WRITE | MPSD_OPF_GROWS, mpsd_dict_op_set },
 	{ MPSTORE__OP_CODE__OP_DICT_GET, "get", 0, mpsd_dict_op_get },
 	{ MPSTORE__OP_CODE__OP_DICT_DEL, "del", MPSD_OPF_WRITE, mpsd_dict_op_del },
 	{ MPSTORE__OP_CODE__OP_DICT_CONTAINS, "contains", 0, mpsd_dict_op_contains },
@@ -520,8 +525,8 @@ static const mpsd_opdef dict_ops[] = {
 	{ MPSTORE__OP_CODE__OP_DICT_KEYS, "keys", 0, mpsd_dict_op_keys },
 	{ MPSTORE__OP_CODE__OP_DICT_VALUES, "values", 0, mpsd_dict_op_values },
 	{ MPSTORE__OP_CODE__OP_DICT_ITEMS, "items", 0, mpsd_dict_op_items },
-	{ MPSTORE__OP_CODE__OP_DICT_UPDATE, "update", MPSD_OPF_WRITE, dict_op_update },
-	{ MPSTORE__OP_CODE__OP_DICT_SETDEFAULT, "setdefault", MPSD_OPF_WRITE, dict_op_setdefault },
+	{ MPSTORE__OP_CODE__OP_DICT_UPDATE, "update", MPSD_OPF_WRITE | MPSD_OPF_GROWS, dict_op_update },
+	{ MPSTORE__OP_CODE__OP_DICT_SETDEFAULT, "setdefault", MPSD_OPF_WRITE | MPSD_OPF_GROWS, dict_op_setdefault },
 	{ MPSTORE__OP_CODE__OP_DICT_POP, "pop", MPSD_OPF_WRITE, dict_op_pop },
 	{ MPSTORE__OP_CODE__OP_DICT_CLEAR, "clear", MPSD_OPF_WRITE, mpsd_dict_op_clear },
 	{ 0, NULL, 0, NULL },

@@ -53,12 +53,15 @@ static int list_resize(list_impl *l, size_t ncap)
 }
 
 /* Room for n more elements; returns 0, or a status (x failed). */
-static int list_reserve(mpsd_exec *x, list_impl *l, size_t n)
+static int list_reserve(mpsd_exec *x, const mpsd_container *c, list_impl *l, size_t n)
 {
 	size_t ncap = l->cap ? l->cap : LIST_MINCAP;
+	int    rv;
 
 	if (n > LIST_MAXLEN - l->len)
 		return mpsd_exec_fail(x, LIST_ST(ERR_LIMIT), "a list holds at most %zu elements", LIST_MAXLEN);
+	if ((rv = mpsd_exec_check_room(x, c, l->len, n)) != 0)
+		return rv;
 	while (ncap < l->len + n)
 		ncap *= 2;
 	if (ncap != l->cap && list_resize(l, ncap) != 0)
@@ -166,7 +169,7 @@ static int list_insert(mpsd_exec *x, mpsd_container *c, size_t at, Mpstore__Valu
 	for (i = 0; i < n; i++)
 		if (mpsd_val_from_pb(&v[i], pv[i]) != 0)
 			break;
-	rv = i < n ? list_nomem(x) : list_reserve(x, l, n);
+	rv = i < n ? list_nomem(x) : list_reserve(x, c, l, n);
 	if (rv == 0 && (cv = mpsd_exec_vals(x, n)) == NULL)
 		rv = list_nomem(x);
 	for (i = 0; rv == 0 && i < n; i++)
@@ -500,12 +503,12 @@ static int list_apply(mpsd_container *c, const Mpstore__Change *ch, char *err, s
 }
 
 static const mpsd_opdef list_ops[] = {
-	{ MPSTORE__OP_CODE__OP_LIST_APPEND, "append", MPSD_OPF_WRITE, list_op_append },
-	{ MPSTORE__OP_CODE__OP_LIST_EXTEND, "extend", MPSD_OPF_WRITE, list_op_extend },
-	{ MPSTORE__OP_CODE__OP_LIST_INSERT, "insert", MPSD_OPF_WRITE, list_op_insert },
+	{ MPSTORE__OP_CODE__OP_LIST_APPEND, "append", MPSD_OPF_WRITE | MPSD_OPF_GROWS, list_op_append },
+	{ MPSTORE__OP_CODE__OP_LIST_EXTEND, "extend", MPSD_OPF_WRITE | MPSD_OPF_GROWS, list_op_extend },
+	{ MPSTORE__OP_CODE__OP_LIST_INSERT, "insert", MPSD_OPF_WRITE | MPSD_OPF_GROWS, list_op_insert },
 	{ MPSTORE__OP_CODE__OP_LIST_GET, "get", 0, list_op_get },
 	{ MPSTORE__OP_CODE__OP_LIST_SLICE, "slice", 0, list_op_slice },
-	{ MPSTORE__OP_CODE__OP_LIST_SET, "set", MPSD_OPF_WRITE, list_op_set },
+	{ MPSTORE__OP_CODE__OP_LIST_SET, "set", MPSD_OPF_WRITE | MPSD_OPF_GROWS, list_op_set },
 	{ MPSTORE__OP_CODE__OP_LIST_POP, "pop", MPSD_OPF_WRITE, list_op_pop },
 	{ MPSTORE__OP_CODE__OP_LIST_REMOVE, "remove", MPSD_OPF_WRITE, list_op_remove },
 	{ MPSTORE__OP_CODE__OP_LIST_INDEX, "index", 0, list_op_index },

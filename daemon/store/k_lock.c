@@ -137,7 +137,7 @@ int mpsd_lock_emit(mpsd_exec *x, mpsd_container *c, const mpsd_lockst *l)
 
 int mpsd_lock_grant(mpsd_exec *x, mpsd_container *c, mpsd_lockst *l, int64_t depth)
 {
-	mpsd_lockst nl = {x->session_id, depth, mpsd_exec_token(x)};
+	mpsd_lockst nl = {x->session_id, depth, mpsd_exec_token(x), mpsd_now_ms()};
 	int         rv;
 
 	if ((rv = mpsd_lock_emit(x, c, &nl)) != 0)
@@ -164,6 +164,9 @@ int mpsd_lock_op_acquire(mpsd_exec *x, mpsd_container *c)
 			return mpsd_exec_fail(x, LOCK_ST(ERR_INVALID),
 			    "lock '%s' already held by this session (use an rlock)", c->name);
 		/* re-entry: same grant, same token */
+		if (l->depth == INT64_MAX)
+			return mpsd_exec_fail(x, LOCK_ST(ERR_LIMIT), "%s '%s' is held %lld times already",
+			    c->k->name, c->name, (long long)l->depth);
 		nl = *l;
 		nl.depth++;
 		if ((rv = mpsd_lock_emit(x, c, &nl)) != 0)
@@ -206,6 +209,26 @@ int mpsd_lock_op_release(mpsd_exec *x, mpsd_container *c)
 		return rv;
 	*l            = nl;
 	x->res->count = nl.depth;
+	return 0;
+}
+
+/* LOCK_RELEASE_TOKEN count = fencing token: releases that grant entirely,
+ * whichever session holds it (a CLI holder in another process, an operator
+ * breaking a stuck lock). An old token never releases a later grant. */
+static int lock_op_release_token(mpsd_exec *x, mpsd_container *c)
+{
+	mpsd_lockst *l  = lock_st(c);
+	mpsd_lockst  nl = {0, 0, l->token, 0};
+	int          rv;
+
+	if (l->owner == 0 || x->op->count <= 0 || (uint64_t)x->op->count != l->token)
+		return mpsd_exec_fail(x, LOCK_ST(ERR_NOT_OWNER),
+		    "%s '%s' is not held under token %lld (%s)", c->k->name, c->name,
+		    (long long)x->op->count, l->owner == 0 ? "it is free" : "a different grant holds it");
+	if ((rv = mpsd_lock_emit(x, c, &nl)) != 0)
+		return rv;
+	*l            = nl;
+	x->res->count = 0;
 	return 0;
 }
 
@@ -272,6 +295,8 @@ int mpsd_lock_apply(mpsd_container *c, const Mpstore__Change *ch, char *err, siz
 	l->token = mpsd_sync_get64(b + 16);
 	if (resync && mpsd_sync_get64(b + MPSD_LOCKST_SIZE) == mpsd_sync_run_id() &&
 	    mpsd_sync_get64(b) != 0 && (int64_t)mpsd_sync_get64(b + 8) > 0) {
+		if (l->owner != mpsd_sync_get64(b))
+			l->since_ms = mpsd_now_ms(); /* a rollback gave it back: since is unknown */
 		l->owner = mpsd_sync_get64(b);
 		l->depth = (int64_t)mpsd_sync_get64(b + 8);
 	} else {
@@ -284,7 +309,7 @@ int mpsd_lock_apply(mpsd_container *c, const Mpstore__Change *ch, char *err, siz
 void mpsd_lock_session_gone(mpsd_exec *x, mpsd_container *c, uint64_t sid)
 {
 	mpsd_lockst *l  = lock_st(c);
-	mpsd_lockst  nl = {0, 0, l->token};
+	mpsd_lockst  nl = {0, 0, l->token, 0};
 
 	if (l->owner != sid)
 		return;
@@ -293,10 +318,21 @@ void mpsd_lock_session_gone(mpsd_exec *x, mpsd_container *c, uint64_t sid)
 	*l = nl;
 }
 
+void mpsd_lock_holders(const mpsd_container *c, mpsd_holder_fn fn, void *arg)
+{
+	const mpsd_lockst *l = lock_st(c);
+	mpsd_holder        h = {l->owner, l->depth, l->token, l->since_ms};
+
+	if (l->owner != 0)
+		fn(arg, &h);
+}
+
 static const mpsd_opdef lock_ops[] = {
 	{MPSTORE__OP_CODE__OP_LOCK_ACQUIRE, "acquire", MPSD_OPF_WRITE | MPSD_OPF_BLOCKS, mpsd_lock_op_acquire},
 	{MPSTORE__OP_CODE__OP_LOCK_RELEASE, "release", MPSD_OPF_WRITE, mpsd_lock_op_release},
 	{MPSTORE__OP_CODE__OP_LOCK_LOCKED, "locked", 0, mpsd_lock_op_locked},
+	{MPSTORE__OP_CODE__OP_LOCK_RELEASE_TOKEN, "release_token", MPSD_OPF_WRITE,
+	    lock_op_release_token},
 	{0, NULL, 0, NULL},
 };
 
@@ -312,6 +348,7 @@ const mpsd_kind mpsd_kind_lock = {
 	.dump         = mpsd_lock_dump,
 	.apply        = mpsd_lock_apply,
 	.session_gone = mpsd_lock_session_gone,
+	.holders      = mpsd_lock_holders,
 };
 
 const mpsd_kind mpsd_kind_rlock = {
@@ -326,4 +363,5 @@ const mpsd_kind mpsd_kind_rlock = {
 	.dump         = mpsd_lock_dump,
 	.apply        = mpsd_lock_apply,
 	.session_gone = mpsd_lock_session_gone,
+	.holders      = mpsd_lock_holders,
 };

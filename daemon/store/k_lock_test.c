@@ -179,6 +179,53 @@ static void test_rlock_depth(void **state)
 	mpsd_store_free(st);
 }
 
+/* Operators see who holds (session, depth, token, since when) and who
+ * waits, since when and until when (OP_HOLDERS). */
+static void test_lock_holders(void **state)
+{
+	mpsd_store     *st = mpsd_store_alloc();
+	Mpstore__Result r;
+	ks_holders      h;
+	tu_call        *w = ks_call();
+
+	for (int kind = 0; kind < 2; kind++) {
+		const char *name = kind ? "C" : "R";
+		ks_create(st, NULL, name, kind ? MPSTORE__KIND__KIND_CONDITION : RLOCK, ANY, 0);
+		assert_int_equal(ks_holders_of(st, name, &h), 0);
+		int64_t before = mpsd_now_ms();
+		assert_int_equal(ks_do(st, OPC(LOCK_ACQUIRE), name, -1, 7, &r), 0);
+		int64_t after = mpsd_now_ms();
+		assert_int_equal(ks_do(st, OPC(LOCK_ACQUIRE), name, -1, 7, NULL), 0);
+		assert_int_equal(ks_holders_of(st, name, &h), 1);
+		assert_int_equal(h.h[0].session, 7);
+		assert_int_equal(h.h[0].count, 2);
+		assert_int_equal(h.h[0].token, r.token);
+		assert_true(h.h[0].since_ms >= before && h.h[0].since_ms <= after);
+		/* a waiter: its op, since when, and its deadline */
+		before = mpsd_now_ms();
+		assert_int_equal(ks_run(st, w, OPC(LOCK_ACQUIRE), name, 5000, 8), MPSD_PARK);
+		after = mpsd_now_ms();
+		mpsd_waiter *wt = mpsd_waiter_first(mpsd_store_find(st, name));
+		assert_non_null(wt);
+		assert_int_equal(mpsd_waiter_session(wt), 8);
+		assert_true(mpsd_waiter_since(wt) >= before && mpsd_waiter_since(wt) <= after);
+		assert_int_equal(mpsd_waiter_deadline(wt), mpsd_waiter_since(wt) + 5000);
+		assert_null(mpsd_waiter_next(wt));
+		ks_gone(st, 7); /* the waiter gets it */
+		assert_true(w->done);
+		assert_int_equal(ks_holders_of(st, name, &h), 1);
+		assert_int_equal(h.h[0].session, 8);
+		assert_int_equal(h.h[0].count, 1);
+		assert_true(h.h[0].token > r.token);
+		ks_gone(st, 8);
+		assert_int_equal(ks_holders_of(st, name, &h), 0);
+		ks_free(w);
+		w = ks_call();
+	}
+	ks_free(w);
+	mpsd_store_free(st);
+}
+
 /* Recovery (log replay or snapshot): the state decodes, and the lock is
  * free because no session survives a restart. */
 static void test_lock_recovery(void **state)
@@ -226,14 +273,67 @@ static void test_lock_recovery(void **state)
 	mpsd_store_free(st3);
 }
 
+/* Release by fencing token from another session (or none): only the grant
+ * with that token, all its depth; the next waiter is granted. */
+static void test_lock_release_token(void **state)
+{
+	mpsd_store     *st = mpsd_store_alloc();
+	Mpstore__Result r;
+	tu_call        *w = ks_call(), *k = ks_call();
+	uint64_t        t1;
+
+	ks_create(st, NULL, "R", RLOCK, ANY, 0);
+	assert_int_equal(ks_runc(st, k, OPC(LOCK_RELEASE_TOKEN), "R", 1, 9), ST(ERR_NOT_OWNER));
+	ks_free(k);
+	assert_int_equal(ks_do(st, OPC(LOCK_ACQUIRE), "R", -1, 1, &r), 0);
+	t1 = r.token;
+	assert_int_equal(ks_do(st, OPC(LOCK_ACQUIRE), "R", -1, 1, &r), 0);
+	assert_int_equal(r.count, 2);
+	assert_int_equal(ks_run(st, w, OPC(LOCK_ACQUIRE), "R", -1, 2), MPSD_PARK);
+	/* a wrong token, and no token, release nothing */
+	k = ks_call();
+	assert_int_equal(ks_runc(st, k, OPC(LOCK_RELEASE_TOKEN), "R", (int64_t)t1 + 1, 3),
+	    ST(ERR_NOT_OWNER));
+	ks_free(k);
+	k = ks_call();
+	assert_int_equal(ks_runc(st, k, OPC(LOCK_RELEASE_TOKEN), "R", 0, 3), ST(ERR_NOT_OWNER));
+	ks_free(k);
+	/* the right token, from a session that does not hold it (even none) */
+	k = ks_call();
+	assert_int_equal(ks_runc(st, k, OPC(LOCK_RELEASE_TOKEN), "R", (int64_t)t1, 0), 0);
+	ks_free(k);
+	tu_wake(st);
+	/* the waiter got it, under a new token the old one cannot release */
+	assert_true(w->done);
+	assert_true(w->res.flag);
+	assert_true(w->res.token > t1);
+	k = ks_call();
+	assert_int_equal(ks_runc(st, k, OPC(LOCK_RELEASE_TOKEN), "R", (int64_t)t1, 3), ST(ERR_NOT_OWNER));
+	ks_free(k);
+	assert_int_equal(ks_do(st, OPC(LOCK_LOCKED), "R", 0, 3, &r), 0);
+	assert_true(r.flag);
+	assert_int_equal(r.count, 1);
+	/* the former holder no longer holds it */
+	assert_int_equal(ks_do(st, OPC(LOCK_RELEASE), "R", 0, 1, NULL), ST(ERR_NOT_OWNER));
+	ks_free(w);
+	/* not for semaphores */
+	ks_create(st, NULL, "S", MPSTORE__KIND__KIND_SEMAPHORE, ANY, 1);
+	k = ks_call();
+	assert_int_equal(ks_runc(st, k, OPC(LOCK_RELEASE_TOKEN), "S", 1, 1), ST(ERR_WRONG_KIND));
+	ks_free(k);
+	mpsd_store_free(st);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lock_basic),
+		cmocka_unit_test(test_lock_release_token),
 		cmocka_unit_test(test_lock_fifo_tokens),
 		cmocka_unit_test(test_lock_timeout),
 		cmocka_unit_test(test_lock_holder_death),
 		cmocka_unit_test(test_rlock_depth),
+		cmocka_unit_test(test_lock_holders),
 		cmocka_unit_test(test_lock_recovery),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

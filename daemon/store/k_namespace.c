@@ -12,7 +12,7 @@ static int ns_init(mpsd_container *c, const Mpstore__Op *create, char *err, size
 }
 
 static const mpsd_opdef ns_ops[] = {
-	{ MPSTORE__OP_CODE__OP_DICT_SET, "set", MPSD_OPF_WRITE, mpsd_dict_op_set },
+	{ MPSTORE__OP_CODE__OP_DICT_SET, "set", MPSD_OPF_WRITE | MPSD_OPF_GROWS, mpsd_dict_op_set },
 	{ MPSTORE__OP_CODE__OP_DICT_GET, "get", 0, mpsd_dict_op_get },
 	{ MPSTORE__OP_CODE__OP_DICT_DEL, "del", MPSD_OPF_WRITE, mpsd_dict_op_del },
 	{ MPSTORE__OP_CODE__OP_DICT_CONTAINS, "contains", 0, mpsd_dict_op_contains },

@@ -133,6 +133,8 @@ static int queue_op_put(mpsd_exec *x, mpsd_container *c)
 		return mpsd_exec_fail(x, QUEUE_ST(ERR_FULL), "queue '%s' is full (maxsize %lld)", c->name,
 		    (long long)c->capacity);
 	}
+	if ((rv = mpsd_exec_check_room(x, c, q->len, 1)) != 0)
+		return rv;
 	if (queue_reserve(q, 1) != 0 || (vals = mpsd_exec_vals(x, 1)) == NULL ||
 	    (vals[0] = mpsd_exec_pbval(x, x->op->value)) == NULL)
 		return queue_nomem(x);
@@ -383,7 +385,7 @@ static int queue_apply(mpsd_container *c, const Mpstore__Change *ch, char *err, 
 }
 
 static const mpsd_opdef queue_ops[] = {
-	{MPSTORE__OP_CODE__OP_QUEUE_PUT, "put", MPSD_OPF_WRITE | MPSD_OPF_BLOCKS, queue_op_put},
+	{MPSTORE__OP_CODE__OP_QUEUE_PUT, "put", MPSD_OPF_WRITE | MPSD_OPF_BLOCKS | MPSD_OPF_GROWS, queue_op_put},
 	{MPSTORE__OP_CODE__OP_QUEUE_GET, "get", MPSD_OPF_WRITE | MPSD_OPF_BLOCKS, queue_op_get},
 	{MPSTORE__OP_CODE__OP_QUEUE_SIZE, "size", 0, queue_op_size},
 	{MPSTORE__OP_CODE__OP_QUEUE_EMPTY, "empty", 0, queue_op_empty},

@@ -18,6 +18,8 @@
 typedef struct sem_holder {
 	uint64_t sid;
 	int64_t  n;
+	uint64_t token;    /* of its latest unit */
+	int64_t  since_ms; /* holding since (mpsd_now_ms; in memory only) */
 } sem_holder;
 
 typedef struct sem {
@@ -60,9 +62,11 @@ static sem_holder *sem_holder_get(sem *s, uint64_t sid)
 		s->h    = nv;
 		s->caph = n;
 	}
-	h      = &s->h[s->nh++];
-	h->sid = sid;
-	h->n   = 0;
+	h           = &s->h[s->nh++];
+	h->sid      = sid;
+	h->n        = 0;
+	h->token    = 0;
+	h->since_ms = mpsd_now_ms();
 	return h;
 }
 
@@ -102,7 +106,7 @@ static int sem_op_acquire(mpsd_exec *x, mpsd_container *c)
 		h->n++;
 		mpsd_exec_hold(x, c);
 		x->res->flag  = 1;
-		x->res->token = mpsd_exec_token(x);
+		x->res->token = h->token = mpsd_exec_token(x);
 		x->res->count = s->value;
 		return 0;
 	}
@@ -300,6 +304,16 @@ static void sem_session_gone(mpsd_exec *x, mpsd_container *c, uint64_t sid)
 	sem_holder_drop(s, h);
 }
 
+static void sem_holders(const mpsd_container *c, mpsd_holder_fn fn, void *arg)
+{
+	const sem *s = sem_of(c);
+
+	for (size_t i = 0; i < s->nh; i++) {
+		mpsd_holder h = {s->h[i].sid, s->h[i].n, s->h[i].token, s->h[i].since_ms};
+		fn(arg, &h);
+	}
+}
+
 static const mpsd_opdef sem_ops[] = {
 	{MPSTORE__OP_CODE__OP_SEM_ACQUIRE, "acquire", MPSD_OPF_WRITE | MPSD_OPF_BLOCKS, sem_op_acquire},
 	{MPSTORE__OP_CODE__OP_SEM_RELEASE, "release", MPSD_OPF_WRITE, sem_op_release},
@@ -319,6 +333,7 @@ const mpsd_kind mpsd_kind_semaphore = {
 	.dump         = sem_dump,
 	.apply        = sem_apply,
 	.session_gone = sem_session_gone,
+	.holders      = sem_holders,
 };
 
 const mpsd_kind mpsd_kind_bounded_semaphore = {
@@ -333,4 +348,5 @@ const mpsd_kind mpsd_kind_bounded_semaphore = {
 	.dump         = sem_dump,
 	.apply        = sem_apply,
 	.session_gone = sem_session_gone,
+	.holders      = sem_holders,
 };

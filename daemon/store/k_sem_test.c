@@ -148,6 +148,32 @@ static void test_sem_holder_death(void **state)
 	mpsd_store_free(st);
 }
 
+/* Operators see each holding session's units and latest token (OP_HOLDERS). */
+static void test_sem_holders(void **state)
+{
+	mpsd_store     *st = mpsd_store_alloc();
+	Mpstore__Result r;
+	ks_holders      h;
+
+	ks_create(st, NULL, "S", SEM, ANY, 3);
+	assert_int_equal(ks_holders_of(st, "S", &h), 0);
+	assert_int_equal(ks_do(st, OPC(SEM_ACQUIRE), "S", -1, 1, NULL), 0);
+	assert_int_equal(ks_do(st, OPC(SEM_ACQUIRE), "S", -1, 2, NULL), 0);
+	assert_int_equal(ks_do(st, OPC(SEM_ACQUIRE), "S", -1, 1, &r), 0);
+	assert_int_equal(ks_holders_of(st, "S", &h), 2);
+	int one = h.h[0].session == 1 ? 0 : 1;
+	assert_int_equal(h.h[one].session, 1);
+	assert_int_equal(h.h[one].count, 2);
+	assert_int_equal(h.h[one].token, r.token);
+	assert_true(h.h[one].since_ms > 0 && h.h[one].since_ms <= mpsd_now_ms());
+	assert_int_equal(h.h[1 - one].session, 2);
+	assert_int_equal(h.h[1 - one].count, 1);
+	ks_gone(st, 1);
+	assert_int_equal(ks_holders_of(st, "S", &h), 1);
+	assert_int_equal(h.h[0].session, 2);
+	mpsd_store_free(st);
+}
+
 /* After recovery the units held by sessions are free again. */
 static void test_sem_recovery(void **state)
 {
@@ -198,6 +224,7 @@ int main(void)
 		cmocka_unit_test(test_sem_waiting),
 		cmocka_unit_test(test_sem_holder_death),
 		cmocka_unit_test(test_sem_recovery),
+		cmocka_unit_test(test_sem_holders),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@ typedef struct mpsd_lockst {
 	uint64_t owner; /* session id of the holder */
 	int64_t  depth; /* rlock recursion depth (1 for a held plain lock) */
 	uint64_t token; /* fencing token of the current grant */
+	int64_t  since_ms; /* granted at (mpsd_now_ms; in memory only, not packed) */
 } mpsd_lockst;
 
 #define MPSD_LOCKST_SIZE 24 /* owner u64, depth i64, token u64; little-endian */
@@ -95,5 +96,6 @@ size_t  mpsd_lock_memory(const mpsd_container *c);
 int     mpsd_lock_dump(const mpsd_container *c, size_t chunk, mpsd_emit_fn emit, void *arg);
 int     mpsd_lock_apply(mpsd_container *c, const Mpstore__Change *ch, char *err, size_t errlen);
 void    mpsd_lock_session_gone(mpsd_exec *x, mpsd_container *c, uint64_t session_id);
+void    mpsd_lock_holders(const mpsd_container *c, mpsd_holder_fn fn, void *arg);
 
 #endif

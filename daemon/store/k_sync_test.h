@@ -211,4 +211,27 @@ static inline mpsd_store *ks_dump_copy(mpsd_store *st, const char *name)
 	return st2;
 }
 
+/* What a kind's holders hook reports for name (at most 8 holders). */
+typedef struct ks_holders {
+	mpsd_holder h[8];
+	int         n;
+} ks_holders;
+
+static inline void ks_holder_cb(void *arg, const mpsd_holder *h)
+{
+	ks_holders *l = arg;
+	if (l->n < 8)
+		l->h[l->n++] = *h;
+}
+
+static inline int ks_holders_of(mpsd_store *st, const char *name, ks_holders *l)
+{
+	mpsd_container *c = mpsd_store_find(st, name);
+	assert_non_null(c);
+	assert_non_null(c->k->holders);
+	l->n = 0;
+	c->k->holders(c, ks_holder_cb, l);
+	return l->n;
+}
+
 #endif

@@ -231,9 +231,9 @@ static int value_apply(mpsd_container *c, const Mpstore__Change *ch, char *err, 
 
 static const mpsd_opdef value_ops[] = {
 	{ MPSTORE__OP_CODE__OP_VALUE_GET, "get", 0, value_op_get },
-	{ MPSTORE__OP_CODE__OP_VALUE_SET, "set", MPSD_OPF_WRITE, value_op_set },
-	{ MPSTORE__OP_CODE__OP_VALUE_ADD, "add", MPSD_OPF_WRITE, value_op_add },
-	{ MPSTORE__OP_CODE__OP_VALUE_CAS, "cas", MPSD_OPF_WRITE, value_op_cas },
+	{ MPSTORE__OP_CODE__OP_VALUE_SET, "set", MPSD_OPF_WRITE | MPSD_OPF_GROWS, value_op_set },
+	{ MPSTORE__OP_CODE__OP_VALUE_ADD, "add", MPSD_OPF_WRITE | MPSD_OPF_GROWS, value_op_add },
+	{ MPSTORE__OP_CODE__OP_VALUE_CAS, "cas", MPSD_OPF_WRITE | MPSD_OPF_GROWS, value_op_cas },
 	{ 0, NULL, 0, NULL },
 };
 

@@ -261,6 +261,12 @@ void mpsd_store_info(const mpsd_container *c, Mpstore__ContainerInfo *info)
 	info->capacity = c->capacity;
 }
 
+size_t mpsd_store_container_memory(const mpsd_container *c)
+{
+	return sizeof(*c) + strlen(c->name) + 1 + strlen(c->message_type) + 1 +
+	       (size_t)c->nwaiters * sizeof(mpsd_waiter) + (c->k->memory != NULL ? c->k->memory(c) : 0);
+}
+
 Mpstore__ContainerInfo *store_info_copy(mpsd_exec *x, const mpsd_container *c)
 {
 	Mpstore__ContainerInfo *i = mpsd_exec_alloc(x, sizeof(*i));
@@ -276,7 +282,7 @@ Mpstore__ContainerInfo *store_info_copy(mpsd_exec *x, const mpsd_container *c)
 
 static int name_check(const char *name, char *err, size_t errlen)
 {
-	size_t n = strlen(name);
+	size_t n = name != NULL ? strlen(name) : 0;
 	if (n == 0 || n > MPSD_NAME_MAX) {
 		snprintf(err, errlen, "container name must be 1 to %d bytes", MPSD_NAME_MAX);
 		return MPSTORE__STATUS__ERR_INVALID;
@@ -351,12 +357,14 @@ int mpsd_store_create(mpsd_store *st, const Mpstore__Op *op, mpsd_container **ou
 		free(c);
 		return rv;
 	}
+	store_account_new(st, c);
 	*out = c;
 	return 0;
 }
 
 void store_delete(mpsd_store *st, mpsd_container *c)
 {
+	store_account_gone(st, c);
 	table_remove(st, c);
 	container_free(st, c);
 }
@@ -379,15 +387,22 @@ int mpsd_store_exec(mpsd_store *st, mpsd_exec *x)
 	switch (op->code) {
 	case MPSTORE__OP_CODE__OP_DELETE: return store_op_delete(x, c);
 	case MPSTORE__OP_CODE__OP_INFO:
-		x->res->info = store_info_copy(x, c);
+		if ((x->res->info = store_info_copy(x, c)) == NULL)
+			return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_LIMIT, "out of memory");
+		x->res->info->memory = (int64_t)mpsd_store_container_memory(c);
 		x->res->revision = c->revision;
 		return 0;
 	case MPSTORE__OP_CODE__OP_DUMP: return store_op_dump(x, c);
 	default: break;
 	}
 	for (const mpsd_opdef *d = c->k->ops; d != NULL && d->code != 0; d++)
-		if (d->code == op->code)
-			return d->fn(x, c);
+		if (d->code == op->code) {
+			if ((d->flags & MPSD_OPF_GROWS) && store_check_memory(x) != 0)
+				return (int)x->res->status;
+			int rv = d->fn(x, c);
+			store_account(st, c); /* kinds never delete their container */
+			return rv;
+		}
 	return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_WRONG_KIND,
 	    "operation %d does not apply to '%s', a %s", (int)op->code, c->name, c->k->name);
 }
@@ -462,8 +477,10 @@ int mpsd_store_apply(mpsd_store *st, const Mpstore__Change *ch, char *err, size_
 		rv = mpsd_store_create(st, &op, &c, err, errlen);
 		if (rv != 0)
 			return rv;
-		if (ch->type == MPSTORE__CHANGE_TYPE__CH_RESYNC)
+		if (ch->type == MPSTORE__CHANGE_TYPE__CH_RESYNC) {
 			rv = c->k->apply(c, ch, err, errlen);
+			store_account(st, c);
+		}
 	} else if (c == NULL) {
 		snprintf(err, errlen, "change %llu to missing container '%s'",
 		    (unsigned long long)ch->revision, ch->name ? ch->name : "");
@@ -473,6 +490,7 @@ int mpsd_store_apply(mpsd_store *st, const Mpstore__Change *ch, char *err, size_
 		c = NULL;
 	} else {
 		rv = c->k->apply(c, ch, err, errlen);
+		store_account(st, c);
 	}
 	if (rv == 0 && c != NULL && ch->revision > c->revision)
 		c->revision = ch->revision;

@@ -1,6 +1,6 @@
 /*
  * store.h - the registry of containers, the global revision, and running
- * ops against them. The store knows nothing of nng or SQLite: dispatch.c
+ * ops against them. The store knows nothing of the transport or SQLite: dispatch.c
  * drives it from the transport, persistence plugs in through mpsd_persist.
  *
  * Locking: one store lock (mpsd_store_lock) serialises every op, like
@@ -42,6 +42,10 @@ uint64_t mpsd_store_token(const mpsd_store *st);
 /* Fill info (strings point into c: copy before unlocking). */
 void mpsd_store_info(const mpsd_container *c, Mpstore__ContainerInfo *info);
 
+/* Approximate heap bytes of c (its kind's estimate, its name and waiters;
+ * the whole store's count is mpsd_store_memory, kept as ops run). */
+size_t mpsd_store_container_memory(const mpsd_container *c);
+
 /* Apply one committed change (recovery). Creates/deletes containers for
  * CH_CREATE/CH_DELETE/CH_RESYNC; hands CH_SCHEMA (no container name) to
  * the schema hooks' apply. Returns a status and a message in err. */
@@ -49,6 +53,42 @@ int mpsd_store_apply(mpsd_store *st, const Mpstore__Change *ch, char *err, size_
 
 /* Dump one container as change records (see mpsd_kind.dump), info set. */
 int mpsd_store_dump(mpsd_store *st, mpsd_container *c, size_t chunk, mpsd_emit_fn emit, void *arg);
+
+/*
+ * Resource limits (limits.c), each 0 for none. They apply to ops run with
+ * mpsd_store_exec, never to recovery (mpsd_store_apply): what is stored
+ * always loads. Past a limit the op fails with ERR_LIMIT and a message
+ * naming the limit and its mpstored flag; reads, deletes, pops and clears
+ * always go on.
+ *  - max_memory: bytes the containers (mpsd_store_memory) and the memory
+ *    hook (the change history) may hold together. Ops that may add data
+ *    (MPSD_OPF_GROWS, creates) are refused when that total plus the op's
+ *    payload would pass it.
+ *  - max_containers: creates of new containers past it are refused.
+ *  - max_elements: per container (list, dict, namespace, queue, array).
+ */
+typedef struct mpsd_limits {
+	uint64_t max_memory;
+	uint64_t max_containers;
+	uint64_t max_elements;
+} mpsd_limits;
+void               mpsd_store_set_limits(mpsd_store *st, const mpsd_limits *l); /* copied */
+const mpsd_limits *mpsd_store_limits(const mpsd_store *st);
+/* Default for max_memory: half of the RAM (or cgroup memory.max) available. */
+uint64_t mpsd_default_max_memory(void);
+/* Bytes the containers hold, by the kinds' own estimates (memory()) plus
+ * each container's struct and names. */
+size_t mpsd_store_memory(const mpsd_store *st);
+/* Memory outside the store counted against max_memory: fn(arg) is called
+ * under the store lock and must not take it. NULL fn: none. keeps_copy:
+ * that memory also gets a copy of each change (the history does), so a
+ * write is counted at twice its payload. */
+void   mpsd_store_set_memory_hook(mpsd_store *st, size_t (*fn)(void *arg), void *arg,
+       int keeps_copy);
+size_t mpsd_store_memory_extra(const mpsd_store *st);
+/* Recount every container: 0 when the running count is exact, else -1
+ * (tests and fuzz targets). */
+int mpsd_store_memory_check(mpsd_store *st);
 
 /* Schema hook: validates message elements (set by schema.c; NULL = none
  * loaded, and every TYPE_MESSAGE value is refused). Returns 0 or a status
@@ -107,8 +147,13 @@ void    mpsd_store_expire(mpsd_store *st, int64_t now_ms, mpsd_resume_fn fn);
 int64_t mpsd_store_next_deadline(const mpsd_store *st); /* INT64_MAX: none */
 size_t  mpsd_store_nwaiters(const mpsd_store *st);
 void   *mpsd_waiter_owner(mpsd_waiter *w);
+int64_t mpsd_waiter_since(const mpsd_waiter *w);    /* parked at (mpsd_now_ms) */
+int64_t mpsd_waiter_deadline(const mpsd_waiter *w); /* INT64_MAX: none */
 mpsd_container *mpsd_waiter_container(mpsd_waiter *w); /* NULL once deleted */
 void    mpsd_waiter_free(mpsd_waiter *w);
+/* Take a parked op away (its request's connection is gone): the waiter is
+ * freed, never answered, and the ops behind it get their turn. */
+void    mpsd_store_unpark(mpsd_store *st, mpsd_waiter *w);
 
 /* A session ended: its waiters are removed (drop is called with each
  * owner, which must free the request without answering), then every

@@ -6,14 +6,24 @@
 #include <string.h>
 
 #include "store_int.h"
+#include "wire.h"
 
 /* create NAME KIND [TYPE]: flag = true when it was created now */
 int store_op_create(mpsd_exec *x)
 {
 	char            err[400];
-	mpsd_container *c = mpsd_store_find(x->st, x->op->name);
+	const char     *name = x->op->name != NULL ? x->op->name : "";
+	mpsd_container *c = mpsd_store_find(x->st, name);
 	int             existed = c != NULL;
 	int             rv;
+	/* requests arrive checked (wire.c); names from elsewhere (schema
+	 * declarations) are checked here. Recovery does not come this way:
+	 * a stored name always loads. */
+	if (!mpw_utf8_valid((const uint8_t *)name, strlen(name)))
+		return mpsd_exec_fail(x, MPSTORE__STATUS__ERR_INVALID,
+		    "container name is not valid UTF-8");
+	if (!existed && (rv = store_check_create(x)) != 0)
+		return rv;
 	if (!existed && x->op->elem_type == MPSTORE__ELEM_TYPE__TYPE_MESSAGE &&
 	    x->st->schema.check_type != NULL && x->op->message_type != NULL &&
 	    x->op->message_type[0] != '\0') {

@@ -16,6 +16,7 @@ struct mpsd_waiter {
 	const Mpstore__Op       *op;
 	uint64_t                 session;
 	int64_t                  deadline;    /* monotonic ms; INT64_MAX = none */
+	int64_t                  since_ms;    /* parked at (monotonic ms) */
 	size_t                   heap_idx;    /* position in st->heap, SIZE_MAX if not */
 	struct mpsd_waiter_state ws;
 	void                    *owner;
@@ -52,6 +53,12 @@ struct mpsd_store {
 	void             *msg_check_arg;
 	mpsd_schema_hooks schema;
 	void             *schema_arg;
+	/* limits and the memory accounting (limits.c) */
+	mpsd_limits limits;
+	size_t      mem; /* sum of the containers' c->mem */
+	size_t    (*extra_mem)(void *arg);
+	void       *extra_mem_arg;
+	int         extra_keeps_copy;
 };
 
 void store_wake_push(mpsd_store *st, mpsd_container *c);
@@ -65,5 +72,12 @@ int store_op_ls(mpsd_exec *x);
 int store_op_dump(mpsd_exec *x, mpsd_container *c);
 void store_heap_remove(mpsd_store *st, mpsd_waiter *w);
 int  store_heap_push(mpsd_store *st, mpsd_waiter *w);
+/* limits.c: count a new container, recount one after a change, uncount a
+ * deleted one; checks before an op (0, or x failed with ERR_LIMIT) */
+void store_account_new(mpsd_store *st, mpsd_container *c);
+void store_account(mpsd_store *st, mpsd_container *c);
+void store_account_gone(mpsd_store *st, mpsd_container *c);
+int  store_check_memory(mpsd_exec *x);
+int  store_check_create(mpsd_exec *x);
 
 #endif

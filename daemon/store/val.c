@@ -99,8 +99,12 @@ int64_t mpsd_val_get_int(const mpsd_val *v)
 	int64_t i = 0;
 	if (v->type == MPSD_V_INT)
 		memcpy(&i, v->b + VAL_NUMAT, sizeof(i));
-	else if (v->type == MPSD_V_DOUBLE)
-		i = (int64_t) mpsd_val_get_double(v);
+	else if (v->type == MPSD_V_DOUBLE) {
+		/* saturating, as a cast of NaN or of |d| >= 2^63 is undefined */
+		double d = mpsd_val_get_double(v);
+		i = d != d ? 0 : d >= 9223372036854775808.0 ? INT64_MAX
+		    : d < -9223372036854775808.0 ? INT64_MIN : (int64_t) d;
+	}
 	else if (v->type == MPSD_V_BOOL)
 		i = v->b[0];
 	return i;

@@ -146,8 +146,10 @@ typedef struct gone_ctx {
 static int gone_visit(void *arg, mpsd_container *c)
 {
 	gone_ctx *g = arg;
-	if (c->k->session_gone != NULL)
+	if (c->k->session_gone != NULL) {
 		c->k->session_gone(g->x, c, g->sid);
+		store_account(g->x->st, c);
+	}
 	return 0;
 }
 
@@ -175,4 +177,20 @@ void mpsd_store_session_gone(mpsd_store *st, mpsd_exec *x, uint64_t sid, void (*
 	}
 	gone_ctx g = {x, sid};
 	mpsd_store_foreach(st, gone_visit, &g);
+}
+
+void mpsd_store_unpark(mpsd_store *st, mpsd_waiter *w)
+{
+	if (w->orphan_queued) {
+		for (mpsd_waiter **pp = &st->orphans; *pp != NULL; pp = &(*pp)->orphan_next)
+			if (*pp == w) {
+				*pp = w->orphan_next;
+				break;
+			}
+		w->orphan_queued = 0;
+	}
+	mpsd_container *c = w->c;
+	mpsd_waiter_free(w);
+	if (c != NULL)
+		store_wake_push(st, c); /* e.g. a queue slot it was holding up */
 }

@@ -111,10 +111,15 @@ expect 0 "inside" -- with-lock L -- echo inside
 expect 7 "" -- with-lock L -- sh -c 'exit 7'
 expect 0 '{"locked": false, "token": 0}' -- get L
 # the lock is held while the command runs: a second with-lock must time out
-"$M" with-lock L -- sleep 1 &
-sleep 0.3
+# (told by state: the command runs until we let it end)
+d=${MPSTORED_DIR:-/tmp}/cli_basic.$$
+"$M" with-lock L -- sh -c 'touch "$1.held"; while [ ! -e "$1.done" ]; do sleep 0.05; done' sh "$d" &
+n=0
+while [ ! -e "$d.held" ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n + 1)); done
 expect_err 3 ERR_TIMEOUT -- with-lock L --timeout 0.2 -- true
+touch "$d.done"
 wait
+rm -f "$d.held" "$d.done"
 
 # transactions
 expect 0 "" -- create x counter

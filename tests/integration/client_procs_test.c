@@ -6,9 +6,9 @@
  * once with children that are separate programs started with exec (this
  * binary run as `client_procs_test child SCENARIO URL ID`, seed 003).
  *
- * nng 1.5.2 cannot be used at all in a forked child of a process that has
- * used it (it panics), so this test's main process never opens a client:
- * set-up and checks run in forked children too, like the workers. */
+ * The main process never opens a client: set-up and checks run in forked
+ * children too, like the workers, each with a client of its own (a handle
+ * inherited across fork() is client_fork_test's subject). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -40,4 +40,19 @@ ct_die(void)
 		}                                                                     \
 	} while (0)
 
+/* Run each test of a NULL-ended table, naming it on stderr. */
+typedef struct ct_test {
+	const char *name;
+	void (*fn)(void);
+} ct_test;
+static inline void
+ct_run(const ct_test *t)
+{
+	for (; t->name != NULL; t++) {
+		fprintf(stderr, "[ RUN  ] %s\n", t->name);
+		t->fn();
+		fprintf(stderr, "[  OK  ] %s\n", t->name);
+	}
+}
+
 #endif

@@ -1,6 +1,6 @@
 /*
- * mpstored's command line: --help, bad flags, a bad URL, an address in
- * use, and a clean exit with status 0 on SIGTERM and SIGINT.
+ * mpstored's command line: --help, bad flags (the limits' too), a bad URL,
+ * an address in use, and a clean exit with status 0 on SIGTERM and SIGINT.
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -45,6 +45,19 @@ static void test_bad_flags(void **state)
 	assert_non_null(strstr(err, "--durability"));
 	assert_int_equal(run((const char *const[]){mpst_mpstored_path(), "--listen", NULL}), 2);
 	assert_non_null(strstr(err, "needs a value"));
+	/* the limits (issue 13): sizes with suffixes, counts, nothing else */
+	static const char *const bad[][2] = {{"--max-memory", "lots"}, {"--max-memory", "-1"},
+	    {"--max-memory", "12Q"}, {"--max-memory", "1MB"}, {"--max-memory", "99999999999T"},
+	    {"--max-containers", "-3"}, {"--max-containers", "x"}, {"--max-elements", "1.5"},
+	    {"--backup-dir", "/nonexistent/dir"}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(run((const char *const[]){mpst_mpstored_path(), bad[i][0], bad[i][1],
+		    NULL}), 2);
+		assert_non_null(strstr(err, bad[i][0]));
+	}
+	assert_int_equal(run((const char *const[]){mpst_mpstored_path(), "--help", NULL}), 0);
+	assert_non_null(strstr(out, "--max-memory"));
+	assert_non_null(strstr(out, "--backup-dir"));
 }
 
 static void test_bad_url(void **state)

@@ -212,33 +212,82 @@ static void test_bad_version_and_op(void **state)
 	nng_close(s);
 }
 
-/* A message over --max-message is dropped by nng; the daemon lives on. */
 /*
- * A message over the size limit. The peer speaks SP over IPC by hand (a
- * REQ handshake, then a frame whose header announces 20 MiB) rather than
- * through nng: nng 1.5.2 can hang closing a REQ socket whose 20 MiB send
- * the daemon cut off. The daemon must drop the connection without reading
- * the body, and keep serving.
+ * A message over the size limit, from a peer that speaks SP over IPC by
+ * hand (a REQ handshake, then a frame whose header announces 20 MiB). The
+ * daemon answers ERR_TOO_BIG as soon as the request id is in, skips the
+ * body as it arrives without buffering it, and the connection serves on.
+ * A length past any sane limit (2^40) gets the connection dropped.
  */
+static void send_frame_hdr(int fd, uint64_t n)
+{
+	uint8_t fh[9] = {1}; /* IPC: type 1, 64-bit big-endian length */
+	for (int i = 0; i < 8; i++)
+		fh[1 + i] = (uint8_t)(n >> (56 - 8 * i));
+	assert_int_equal(send(fd, fh, sizeof(fh), MSG_NOSIGNAL), (ssize_t)sizeof(fh));
+}
+
+/* Read one reply frame on fd: its request id and decoded Response. */
+static Mpstore__Response *read_reply(int fd, uint32_t *id)
+{
+	uint8_t fh[9];
+	assert_int_equal(recv(fd, fh, sizeof(fh), MSG_WAITALL), (ssize_t)sizeof(fh));
+	assert_int_equal(fh[0], 1);
+	uint64_t n = 0;
+	for (int i = 1; i < 9; i++)
+		n = (n << 8) | fh[i];
+	assert_true(n >= 4 && n < 4096);
+	uint8_t buf[4096];
+	assert_int_equal(recv(fd, buf, n, MSG_WAITALL), (ssize_t)n);
+	*id = ((uint32_t)buf[0] << 24) | ((uint32_t)buf[1] << 16) | ((uint32_t)buf[2] << 8) | buf[3];
+	Mpstore__Response *r = mpstore__response__unpack(NULL, n - 4, buf + 4);
+	assert_non_null(r);
+	return r;
+}
+
 static void test_huge_message(void **state)
 {
 	(void)state;
 	int fd = mpst_ipc_connect(d.url);
 	assert_true(fd >= 0);
 	assert_int_equal(mpst_sp_handshake(fd, 0x30, 0x31), 0); /* REQ0 to REP0 */
-	/* IPC frame: type 1, 64-bit big-endian length, then the body */
 	uint64_t n = 20u << 20; /* the default limit is 16 MiB */
-	uint8_t  fh[9] = {1};
-	for (int i = 0; i < 8; i++)
-		fh[1 + i] = (uint8_t)(n >> (56 - 8 * i));
-	assert_int_equal(send(fd, fh, sizeof(fh), MSG_NOSIGNAL), (ssize_t)sizeof(fh));
-	uint8_t body[4096] = {0x80, 0, 0, 1}; /* request id, then zeros */
-	ssize_t w = send(fd, body, sizeof(body), MSG_NOSIGNAL);
-	(void)w; /* the daemon may have hung up already */
-	/* the daemon hangs up: end of file (or a reset), never a reply */
+	send_frame_hdr(fd, n);
+	static uint8_t body[64 << 10] = {0x80, 0, 0, 7}; /* request id, then zeros */
+	assert_int_equal(send(fd, body, sizeof(body), MSG_NOSIGNAL), (ssize_t)sizeof(body));
+	uint32_t           id;
+	Mpstore__Response *r = read_reply(fd, &id);
+	assert_int_equal(id, 0x80000007u);
+	assert_int_equal(r->status, MPSTORE__STATUS__ERR_TOO_BIG);
+	assert_non_null(strstr(r->error, "--max-message"));
+	mpstore__response__free_unpacked(r, NULL);
+	/* the rest of the body is skipped, then the connection serves on */
+	for (uint64_t sent = sizeof(body); sent < n;) {
+		size_t k = n - sent < sizeof(body) ? (size_t)(n - sent) : sizeof(body);
+		memset(body, 0, k);
+		assert_int_equal(send(fd, body, k, MSG_NOSIGNAL), (ssize_t)k);
+		sent += k;
+	}
+	Mpstore__Op      op = MPSTORE__OP__INIT;
+	Mpstore__Op     *ops[] = {&op};
+	Mpstore__Request rq = MPSTORE__REQUEST__INIT;
+	op.code = MPSTORE__OP_CODE__OP_PING;
+	rq.version = 1;
+	rq.ops = ops;
+	rq.n_ops = 1;
+	uint8_t ping[64] = {0x80, 0, 0, 8};
+	size_t  pl = mpstore__request__pack(&rq, ping + 4);
+	send_frame_hdr(fd, pl + 4);
+	assert_int_equal(send(fd, ping, pl + 4, MSG_NOSIGNAL), (ssize_t)(pl + 4));
+	r = read_reply(fd, &id);
+	assert_int_equal(id, 0x80000008u);
+	assert_int_equal(r->status, 0);
+	mpstore__response__free_unpacked(r, NULL);
+	/* an absurd length: hung up on, never a reply */
+	send_frame_hdr(fd, 1ull << 40);
 	uint8_t b;
-	ssize_t r = read(fd, &b, 1);
-	assert_true(r == 0 || (r < 0 && errno == ECONNRESET)); /* not a timeout */
+	ssize_t rr = read(fd, &b, 1);
+	assert_true(rr == 0 || (rr < 0 && errno == ECONNRESET)); /* not a timeout */
 	close(fd);
 	nng_socket s2 = open_req();
 	valid_add(s2);

@@ -1,7 +1,7 @@
 /*
- * Security: with an auth key, requests without it get ERR_AUTH and change
- * nothing; tls+tcp:// serves requests to a client that verifies the
- * daemon's certificate.
+ * Security: tls+tcp:// serves requests to a client that verifies the
+ * daemon's certificate; a bad certificate is a clear error at start. (The
+ * auth key: net_auth_test.c.)
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -46,73 +46,6 @@ static void create_req(Mpstore__Request *rq, Mpstore__Op *op, Mpstore__Op **ops)
 	rq->id = 1;
 	rq->ops = ops;
 	rq->n_ops = 1;
-}
-
-static void test_auth_key(void **state)
-{
-	(void)state;
-	char keyfile[] = "/tmp/mpst-key-XXXXXX";
-	int  fd = mkstemp(keyfile);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "s3cret\n", 7), 7);
-	close(fd);
-	mpst_daemon d;
-	assert_int_equal(mpst_daemon_start(&d, (const char *const[]){"--durability", "memory",
-	    "--auth-key-file", keyfile, NULL}), 0);
-	nng_socket s;
-	assert_int_equal(nng_req0_open(&s), 0);
-	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, 5000);
-	assert_int_equal(nng_dial(s, d.url, NULL, 0), 0);
-	Mpstore__Request rq;
-	Mpstore__Op      op, *ops[1];
-	create_req(&rq, &op, ops);
-	Mpstore__Response *r = call(s, &rq); /* no key */
-	assert_int_equal(r->status, MPSTORE__STATUS__ERR_AUTH);
-	assert_int_equal(r->n_results, 0);
-	mpstore__response__free_unpacked(r, NULL);
-	rq.auth.data = (uint8_t *)"wrong!";
-	rq.auth.len = 6;
-	r = call(s, &rq);
-	assert_int_equal(r->status, MPSTORE__STATUS__ERR_AUTH);
-	mpstore__response__free_unpacked(r, NULL);
-	/* nothing was created: list containers with the key */
-	rq.auth.data = (uint8_t *)"s3cret";
-	rq.auth.len = 6;
-	op.code = MPSTORE__OP_CODE__OP_LIST_CONTAINERS;
-	op.name = "";
-	r = call(s, &rq);
-	assert_int_equal(r->status, 0);
-	assert_int_equal(r->results[0]->n_containers, 0);
-	mpstore__response__free_unpacked(r, NULL);
-	op.code = MPSTORE__OP_CODE__OP_CREATE;
-	op.name = "secret";
-	r = call(s, &rq);
-	assert_int_equal(r->status, 0);
-	assert_int_equal(r->results[0]->status, 0);
-	mpstore__response__free_unpacked(r, NULL);
-	nng_close(s);
-
-	/* the CLI (and any mps_open) takes the key from $MPSTORE_AUTH_KEY */
-	char out[4096], err[4096];
-	const char *ls[] = {mpst_cli_path(), "--url", d.url, "ls", NULL};
-	unsetenv("MPSTORE_AUTH_KEY");
-	assert_int_not_equal(mpst_run(ls, out, sizeof(out), err, sizeof(err)), 0);
-	assert_non_null(strstr(err, "AUTH"));
-	setenv("MPSTORE_AUTH_KEY", "s3cret", 1);
-	assert_int_equal(mpst_run(ls, out, sizeof(out), err, sizeof(err)), 0);
-	assert_non_null(strstr(out, "secret"));
-	unsetenv("MPSTORE_AUTH_KEY");
-
-	assert_int_equal(mpst_daemon_stop(&d), 0);
-	mpst_daemon_cleanup(&d);
-
-	/* notifications may not go out on plain TCP when a key guards requests */
-	int rv = mpst_run((const char *const[]){mpst_mpstored_path(), "--durability", "memory",
-	    "--auth-key-file", keyfile, "--listen", "ipc:///tmp/mpst-never.ipc", "--pub",
-	    "tcp://127.0.0.1:1", NULL}, out, sizeof(out), err, sizeof(err));
-	assert_int_equal(rv, 2);
-	assert_non_null(strstr(err, "--pub"));
-	unlink(keyfile);
 }
 
 static void test_tls(void **state)
@@ -177,7 +110,6 @@ static void test_tls_bad_cert(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_auth_key),
 	    cmocka_unit_test(test_tls),
 	    cmocka_unit_test(test_tls_bad_cert),
 	};

@@ -1,6 +1,7 @@
 # Persistence integration tests against a real mpstored (issue 3): restart
 # round trip, crash (kill -9) with concurrent writers, snapshot mode,
-# compaction, bad files, backup, full disk. Included from tests/CMakeLists.txt.
+# compaction, bad files, backup, full disk, a format-1 file upgraded,
+# re-sends answered once across kill -9 (issue 13). Included from tests/CMakeLists.txt.
 # Long variants run with MPSTORE_SOAK=1 in the environment.
 set(_pdir ${CMAKE_CURRENT_LIST_DIR})
 file(GLOB _persist_tests CONFIGURE_DEPENDS ${_pdir}/persist_*_test.c)
@@ -17,6 +18,16 @@ foreach(t ${_persist_tests})
   endif()
 endforeach()
 
+# Fixtures read as they are (tests/fixtures/README.md).
+if(TARGET it_persist_upgrade_test)
+  target_compile_definitions(it_persist_upgrade_test PRIVATE
+    MPST_FIXTURES="${PROJECT_SOURCE_DIR}/tests/fixtures")
+endif()
+# Tests that speak SP by hand (net_util.h) need the wire's generated structs.
+if(TARGET it_persist_once_test)
+  target_link_libraries(it_persist_once_test PRIVATE mpstore_proto Threads::Threads)
+endif()
+
 # One ctest per test (and per durability mode for the crash test).
 set(_persist_runs
   "persist_roundtrip_test"
@@ -26,7 +37,12 @@ set(_persist_runs
   "persist_badfile_test"
   "persist_backup_test"
   "persist_fulldisk_test"
-  "persist_walsync_test")
+  "persist_walsync_test"
+  "persist_limits_test"
+  "persist_meta_test"
+  "persist_upgrade_test"
+  "persist_once_test\;log"
+  "persist_once_test\;fsync")
 foreach(r ${_persist_runs})
   list(GET r 0 exe)
   if(NOT TARGET it_${exe})

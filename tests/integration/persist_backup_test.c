@@ -2,13 +2,17 @@
  * persist_backup_test - online backups while clients write.
  *
  * Writer threads append to a list without pause; meanwhile a backup is
- * taken with mps_backup and another with the CLI (`mpstore backup FILE`).
- * Each copy passes PRAGMA integrity_check, is an mpstore database, and a
- * fresh daemon started on it (--db copy) serves a consistent state: every
- * writer's elements form a gap-free prefix, at least as long as what was
- * acknowledged before the backup began. Backing up onto an existing file
- * is refused (ERR_EXISTS) and the file is left alone; in memory mode there
- * is nothing to back up.
+ * taken with mps_backup and another with the CLI (`mpstore backup NAME`),
+ * each into the daemon's --backup-dir. Each copy passes PRAGMA
+ * integrity_check, is an mpstore database, and a fresh daemon started on
+ * it (--db copy) serves a consistent state: every writer's elements form a
+ * gap-free prefix, at least as long as what was acknowledged before the
+ * backup began. Backing up onto an existing file is refused (ERR_EXISTS)
+ * and the file is left alone; a path instead of a name ("../x", "a/b",
+ * "/tmp/x", ".hidden", "..") is refused (ERR_INVALID) and nothing is
+ * written anywhere; without --backup-dir every backup is refused (the op
+ * once wrote a database copy at any path a client named); in memory mode
+ * there is nothing to back up.
  */
 #include "persist_common.h"
 
@@ -102,7 +106,11 @@ int main(void)
 	pt_init();
 	alarm(120);
 	mpst_daemon d;
-	const char *args[] = {"--durability", "log", NULL};
+	char        bdir[300];
+	const char *tmp = getenv("TMPDIR");
+	snprintf(bdir, sizeof(bdir), "%s/mpst-backups.XXXXXX", tmp ? tmp : "/tmp");
+	PT_TRUE(mkdtemp(bdir) != NULL);
+	const char *args[] = {"--durability", "log", "--backup-dir", bdir, NULL};
 	pt_start(&d, args);
 	mps_client *c = pt_connect(&d);
 	PT_OK(mps_create_simple(c, "l", MPS_KIND_LIST, MPS_TYPE_INT64));
@@ -127,18 +135,18 @@ int main(void)
 
 	/* backup 1: the API */
 	char copy1[400], copy2[400];
-	snprintf(copy1, sizeof(copy1), "%s/copy1.db", d.dir);
-	snprintf(copy2, sizeof(copy2), "%s/copy2.db", d.dir);
+	snprintf(copy1, sizeof(copy1), "%s/copy1.db", bdir);
+	snprintf(copy2, sizeof(copy2), "%s/copy2.db", bdir);
 	long long before1[NWRITERS], before2[NWRITERS];
 	for (int i = 0; i < NWRITERS; i++)
 		before1[i] = w[i].acked;
-	PT_OK(mps_backup(c, copy1));
+	PT_OK(mps_backup(c, "copy1.db"));
 	mpst_sleep_ms(100);
 
 	/* backup 2: the CLI */
 	for (int i = 0; i < NWRITERS; i++)
 		before2[i] = w[i].acked;
-	const char *argv[] = {mpst_cli_path(), "--url", d.url, "backup", copy2, NULL};
+	const char *argv[] = {mpst_cli_path(), "--url", d.url, "backup", "copy2.db", NULL};
 	char out[1024], err[1024];
 	int  st = mpst_run(argv, out, sizeof(out), err, sizeof(err));
 	PT_TRUE(st == 0, "mpstore backup: exit %d, stdout %s, stderr %s", st, out, err);
@@ -147,9 +155,33 @@ int main(void)
 	/* onto an existing file: refused, file untouched */
 	long long sz0, sz1;
 	uint64_t  h0 = pt_file_hash(copy1, &sz0);
-	PT_ERR(mps_backup(c, copy1), MPS_ERR_EXISTS);
+	PT_ERR(mps_backup(c, "copy1.db"), MPS_ERR_EXISTS);
 	uint64_t h1 = pt_file_hash(copy1, &sz1);
 	PT_TRUE(h0 == h1 && sz0 == sz1, "a refused backup changed the existing file");
+	/* nor over a symbolic link in the directory (it is an existing file) */
+	char link[400], target[400];
+	snprintf(link, sizeof(link), "%s/link.db", bdir);
+	snprintf(target, sizeof(target), "%s/target.db", d.dir);
+	PT_TRUE(symlink(target, link) == 0);
+	PT_ERR(mps_backup(c, "link.db"), MPS_ERR_EXISTS);
+	PT_TRUE(!pt_exists(target), "a backup followed a symbolic link");
+
+	/* names, not paths: refused, nothing written anywhere */
+	static const char *const bad[] = {"../escape.db", "sub/x.db", "/tmp/abs.db", ".hidden",
+	    "..", ".", ""};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		mps_err e = mps_backup(c, bad[i]);
+		PT_TRUE(e == MPS_ERR_INVALID, "backup '%s': %s (%s), want ERR_INVALID", bad[i],
+		    mps_err_name(e), mps_last_error());
+	}
+	char esc[400];
+	snprintf(esc, sizeof(esc), "%s/../escape.db", bdir);
+	PT_TRUE(!pt_exists(esc) && !pt_exists("/tmp/abs.db"), "a refused backup wrote a file");
+	const char *cargv[] = {mpst_cli_path(), "--url", d.url, "backup", "../cli-escape.db", NULL};
+	st = mpst_run(cargv, out, sizeof(out), err, sizeof(err));
+	PT_TRUE(st != 0 && strstr(err, "file name") != NULL,
+	    "mpstore backup ../x: exit %d, stderr %s", st, err);
+	printf("ok  paths, hidden names and existing files refused: %s", err);
 
 	long long total = 0;
 	for (int i = 0; i < NWRITERS; i++) {
@@ -167,17 +199,39 @@ int main(void)
 	check_copy("mpstore backup copy", copy2, before2);
 	pt_done(&d);
 
+	/* no --backup-dir: every backup is refused, naming the flag */
+	pt_start(&d, NULL);
+	c = pt_connect(&d);
+	mps_err e = mps_backup(c, "copy.db");
+	PT_TRUE(e == MPS_ERR_INVALID && strstr(mps_last_error(), "--backup-dir") != NULL,
+	    "backup without --backup-dir: %s (%s)", mps_err_name(e), mps_last_error());
+	snprintf(copy1, sizeof(copy1), "%s/copy.db", d.dir);
+	PT_TRUE(!pt_exists(copy1) && !pt_exists("copy.db"), "a backup without --backup-dir wrote");
+	mps_close(c);
+	pt_stop(&d);
+	pt_done(&d);
+	printf("ok  without --backup-dir backups are refused\n");
+	/* a --backup-dir that is not a directory: the daemon does not start */
+	const char *nargv[] = {mpst_mpstored_path(), "--backup-dir", copy2, "--db", ":memory:", NULL};
+	st = mpst_run(nargv, out, sizeof(out), err, sizeof(err));
+	PT_TRUE(st == 2 && strstr(err, "--backup-dir") != NULL,
+	    "--backup-dir on a file: exit %d, stderr %s", st, err);
+
 	/* memory mode: nothing to back up */
-	const char *margs[] = {"--durability", "memory", NULL};
+	const char *margs[] = {"--durability", "memory", "--backup-dir", bdir, NULL};
 	pt_start(&d, margs);
 	c = pt_connect(&d);
 	snprintf(copy1, sizeof(copy1), "%s/copy.db", d.dir);
-	PT_ERR(mps_backup(c, copy1), MPS_ERR_INVALID);
+	PT_ERR(mps_backup(c, "copy.db"), MPS_ERR_INVALID);
 	PT_TRUE(!pt_exists(copy1), "memory mode made a backup file");
 	mps_close(c);
 	pt_stop(&d);
 	pt_done(&d);
 	printf("ok  memory mode: backup refused (%s)\n", "ERR_INVALID");
+	char cmd[400];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", bdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", bdir);
 	printf("persist_backup_test: all passed\n");
 	return 0;
 }

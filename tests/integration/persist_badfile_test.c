@@ -11,82 +11,9 @@
 
 static char tmpdir[256];
 
-/* Run mpstored on db (own ipc address) expecting it to exit within 5 s;
- * returns the exit status, stderr in err. */
-static int run_daemon(const char *db, char *err, size_t errlen)
-{
-	char url[400], errfile[400];
-	static int n;
-	snprintf(url, sizeof(url), "ipc://%s/bad%d.ipc", tmpdir, n);
-	snprintf(errfile, sizeof(errfile), "%s/stderr%d.txt", tmpdir, n++);
-	pid_t pid = fork();
-	PT_TRUE(pid >= 0);
-	if (pid == 0) {
-		int fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd >= 0) {
-			dup2(fd, 2);
-			dup2(fd, 1);
-			close(fd);
-		}
-		execl(mpst_mpstored_path(), "mpstored", "--listen", url, "--pub", "", "--db", db,
-		    (char *)NULL);
-		_exit(127);
-	}
-	pt_track_kid(pid);
-	long long end = mpst_now_ms() + 5000;
-	int       st = 0, done = 0;
-	while (mpst_now_ms() < end)
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			done = 1;
-			break;
-		} else {
-			mpst_sleep_ms(10);
-		}
-	if (!done) {
-		kill(pid, SIGKILL);
-		waitpid(pid, &st, 0);
-	}
-	pt_untrack_kid(pid);
-	err[0] = '\0';
-	int fd = open(errfile, O_RDONLY);
-	if (fd >= 0) {
-		ssize_t k = read(fd, err, errlen - 1);
-		err[k > 0 ? k : 0] = '\0';
-		close(fd);
-	}
-	if (!done)
-		PT_FAIL("mpstored accepted %s and kept running (stderr: %s)", db, err);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* mpstored refuses db: non-zero exit, one stderr line with `want` and the
- * file name, the file unchanged. */
 static void expect_refused(const char *what, const char *db, const char *want)
 {
-	long long size0, size1;
-	uint64_t  h0 = pt_file_hash(db, &size0);
-	struct stat sb0, sb1;
-	PT_TRUE(stat(db, &sb0) == 0);
-	char err[4096];
-	int  st = run_daemon(db, err, sizeof(err));
-	uint64_t h1 = pt_file_hash(db, &size1);
-	PT_TRUE(stat(db, &sb1) == 0);
-	PT_TRUE(st != 0 && st < 128, "%s: mpstored exited with %d (want a non-zero exit)", what, st);
-	size_t lines = 0;
-	for (const char *p = err; *p; p++)
-		lines += *p == '\n';
-	PT_TRUE(lines == 1, "%s: stderr has %zu lines, want one:\n%s", what, lines, err);
-	PT_TRUE(strstr(err, want) != NULL, "%s: stderr does not say '%s':\n%s", what, want, err);
-	const char *base = strrchr(db, '/') ? strrchr(db, '/') + 1 : db;
-	PT_TRUE(strstr(err, base) != NULL, "%s: stderr does not name the file %s:\n%s", what, base,
-	    err);
-	PT_TRUE(h0 == h1 && size0 == size1, "%s: the file changed (%lld -> %lld bytes)", what,
-	    size0, size1);
-	PT_TRUE((sb0.st_mode & 07777) == (sb1.st_mode & 07777), "%s: the file mode changed", what);
-	char *nl = strchr(err, '\n');
-	if (nl)
-		*nl = '\0';
-	printf("ok  %-28s exit %d: %s\n", what, st, err);
+	pt_expect_refused(tmpdir, what, db, want);
 }
 
 /* A real mpstore database with some data (made by a daemon, stopped). */
@@ -132,7 +59,7 @@ static void accepted(const char *what, const char *db)
 	pt_stop(&d);
 	PT_TRUE(pt_sql_int(db, "PRAGMA application_id") == (long long)0x4d505354,
 	    "%s: application_id not set", what);
-	PT_TRUE(pt_sql_int(db, "PRAGMA user_version") == 1, "%s: user_version", what);
+	PT_TRUE(pt_sql_int(db, "PRAGMA user_version") == 2, "%s: user_version", what);
 	pt_done(&d);
 	printf("ok  %-28s created as an mpstore database\n", what);
 }
@@ -250,7 +177,7 @@ int main(void)
 		/* the file changes under its daemon, so compare nothing but the
 		 * refusal; then the first daemon still serves */
 		char err[4096];
-		int  st = run_daemon(d.db, err, sizeof(err));
+		int  st = pt_run_daemon(tmpdir, d.db, err, sizeof(err));
 		PT_TRUE(st != 0 && strstr(err, "in use") != NULL,
 		    "a second daemon on the same file: exit %d, stderr: %s", st, err);
 		c = pt_connect(&d);

@@ -318,6 +318,88 @@ static inline int pt_write_file(const char *path, const void *data, size_t len)
 	return n == (ssize_t)len ? 0 : -1;
 }
 
+/* ---- a daemon that must refuse to start ---- */
+
+/* Run mpstored on db (an ipc address in dir) expecting it to exit within
+ * 5 s; returns the exit status, stderr in err. A daemon that keeps running
+ * (it accepted db) is killed and the test fails. */
+static inline int pt_run_daemon(const char *dir, const char *db, char *err, size_t errlen)
+{
+	char       url[400], errfile[400];
+	static int n;
+	snprintf(url, sizeof(url), "ipc://%s/bad%d.ipc", dir, n);
+	snprintf(errfile, sizeof(errfile), "%s/stderr%d.txt", dir, n++);
+	pid_t pid = fork();
+	PT_TRUE(pid >= 0);
+	if (pid == 0) {
+		int fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd >= 0) {
+			dup2(fd, 2);
+			dup2(fd, 1);
+			close(fd);
+		}
+		execl(mpst_mpstored_path(), "mpstored", "--listen", url, "--pub", "", "--db", db,
+		    (char *)NULL);
+		_exit(127);
+	}
+	pt_track_kid(pid);
+	long long end = mpst_now_ms() + 5000;
+	int       st = 0, done = 0;
+	while (mpst_now_ms() < end)
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			done = 1;
+			break;
+		} else {
+			mpst_sleep_ms(10);
+		}
+	if (!done) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+	}
+	pt_untrack_kid(pid);
+	err[0] = '\0';
+	int fd = open(errfile, O_RDONLY);
+	if (fd >= 0) {
+		ssize_t k = read(fd, err, errlen - 1);
+		err[k > 0 ? k : 0] = '\0';
+		close(fd);
+	}
+	if (!done)
+		PT_FAIL("mpstored accepted %s and kept running (stderr: %s)", db, err);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* mpstored refuses db: non-zero exit, one stderr line with `want` and the
+ * file name, the file unchanged. */
+static inline void pt_expect_refused(const char *dir, const char *what, const char *db,
+    const char *want)
+{
+	long long   size0, size1;
+	uint64_t    h0 = pt_file_hash(db, &size0);
+	struct stat sb0, sb1;
+	PT_TRUE(stat(db, &sb0) == 0);
+	char err[4096];
+	int  st = pt_run_daemon(dir, db, err, sizeof(err));
+	uint64_t h1 = pt_file_hash(db, &size1);
+	PT_TRUE(stat(db, &sb1) == 0);
+	PT_TRUE(st != 0 && st < 128, "%s: mpstored exited with %d (want a non-zero exit)", what, st);
+	size_t lines = 0;
+	for (const char *p = err; *p; p++)
+		lines += *p == '\n';
+	PT_TRUE(lines == 1, "%s: stderr has %zu lines, want one:\n%s", what, lines, err);
+	PT_TRUE(strstr(err, want) != NULL, "%s: stderr does not say '%s':\n%s", what, want, err);
+	const char *base = strrchr(db, '/') ? strrchr(db, '/') + 1 : db;
+	PT_TRUE(strstr(err, base) != NULL, "%s: stderr does not name the file %s:\n%s", what, base,
+	    err);
+	PT_TRUE(h0 == h1 && size0 == size1, "%s: the file changed (%lld -> %lld bytes)", what,
+	    size0, size1);
+	PT_TRUE((sb0.st_mode & 07777) == (sb1.st_mode & 07777), "%s: the file mode changed", what);
+	char *nl = strchr(err, '\n');
+	if (nl)
+		*nl = '\0';
+	printf("ok  %-28s exit %d: %s\n", what, st, err);
+}
+
 /* ---- values ---- */
 
 /* JSON of v appended to a growing string (for state comparisons). */
@@ -377,6 +459,33 @@ static inline void pt_same_text(const char *what, const char *a, const char *b)
 	fprintf(stderr, "%s differs at byte %zu:\n--- before: ...%.400s\n--- after:  ...%.400s\n",
 	    what, i, a + from, b + from);
 	PT_FAIL("%s: state changed", what);
+}
+
+/* The whole state as text (every container, in name order, and its dump)
+ * for before/after comparisons. */
+static inline void pt_state_text(mps_client *c, pt_buf *b)
+{
+	mps_info *in = NULL;
+	size_t    n = 0;
+	PT_OK(mps_ls(c, NULL, &in, &n));
+	for (size_t i = 0; i < n; i++) {
+		pt_buf_add(b, "%s %d len %lld:", in[i].name, (int)in[i].kind, (long long)in[i].length);
+		mps_dump d;
+		PT_OK(mps_dump_get(c, in[i].name, &d));
+		for (size_t k = 0; k < d.nvalues; k++) {
+			pt_buf_add(b, " ");
+			if (d.keys != NULL && k < d.nkeys) {
+				pt_buf_value(b, &d.keys[k]);
+				pt_buf_add(b, "=");
+			}
+			pt_buf_value(b, &d.values[k]);
+		}
+		if (d.nvalues == 0 && in[i].kind == MPS_KIND_VALUE)
+			pt_buf_value(b, &d.value);
+		pt_buf_add(b, " count %lld flag %d\n", (long long)d.count, d.flag);
+		mps_dump_free(&d);
+	}
+	mps_infos_free(in, n);
 }
 
 #endif

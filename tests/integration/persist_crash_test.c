@@ -317,7 +317,7 @@ static pid_t spawn_child(const mpst_daemon *d, int round, int k, unsigned seed)
 	pid_t pid = fork();
 	PT_TRUE(pid >= 0, "fork");
 	if (pid == 0) {
-		/* exec: libmpstore (nng) is not fork-safe, and the parent used it */
+		/* exec: each writer a fresh program, as separate clients would be */
 		execl("/proc/self/exe", "persist_crash_test", "--child", d->url, file, tag, sd,
 		    (char *)NULL);
 		_exit(127);

@@ -37,3 +37,12 @@ foreach(t ${_schema_tests})
   add_test(NAME integration/${n} COMMAND it_${n})
   set_tests_properties(integration/${n} PROPERTIES TIMEOUT 300 LABELS schema)
 endforeach()
+
+# The hand-run path of docs/schemas.md and pkg-config from an installed
+# prefix (schema_handrun.sh, run by client_cli_run against a daemon).
+if(TARGET client_cli_run)
+  add_test(NAME integration/schema_handrun
+    COMMAND client_cli_run ${_sdir}/schema_handrun.sh)
+  set_tests_properties(integration/schema_handrun PROPERTIES TIMEOUT 300 LABELS schema
+    ENVIRONMENT "CMAKE_BIN=${CMAKE_COMMAND};PROJECT_BIN=${CMAKE_BINARY_DIR};PROJECT_SRC=${PROJECT_SOURCE_DIR};EXAMPLE_C_FLAGS=-Werror$<$<BOOL:${MPSTORE_SANITIZE}>: -fsanitize=address,undefined>")
+endif()

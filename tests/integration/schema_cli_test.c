@@ -69,38 +69,38 @@ main(void)
 	/* JSON in, JSON out, with the proto field names */
 	CLI_OK("append", "shop.jobs", job_json, NULL);
 	CLI_OK("get", "shop.jobs", "0", NULL);
-	HAS(out, "\"id\":12");
-	HAS(out, "\"title\":\"build\"");
-	HAS(out, "\"priority\":\"HIGH\"");
-	HAS(out, "\"tags\":[\"a\",\"b\"]");
-	HAS(out, "\"counts\":{\"x\":3}");
-	HAS(out, "\"address\":{\"street\":\"Main\",\"city\":\"Oslo\"}");
-	HAS(out, "\"payload\":\"aGk=\"");
-	HAS(out, "\"port\":8080");
-	HAS(out, "\"steps\":[{\"name\":\"s1\",\"cost\":0.25}]");
-	HAS(out, "\"done\":true");
+	HAS(out, "\"id\": 12");
+	HAS(out, "\"title\": \"build\"");
+	HAS(out, "\"priority\": \"HIGH\"");
+	HAS(out, "\"tags\": [\"a\", \"b\"]");
+	HAS(out, "\"counts\": {\"x\": 3}");
+	HAS(out, "\"address\": {\"street\": \"Main\", \"city\": \"Oslo\"}");
+	HAS(out, "\"payload\": \"aGk=\"");
+	HAS(out, "\"port\": 8080");
+	HAS(out, "\"steps\": [{\"name\": \"s1\", \"cost\": 0.25}]");
+	HAS(out, "\"done\": true");
 	CLI_OK("get", "shop.jobs", NULL, NULL); /* the whole list: an array of objects */
 	CT_TRUE(out[0] == '[');
-	HAS(out, "\"title\":\"build\"");
+	HAS(out, "\"title\": \"build\"");
 	/* json names are accepted too; 64-bit integers as strings */
 	CLI_OK("set", "shop.by_id", "k1", "{\"id\": \"9007199254740993\", \"title\": \"big\"}");
 	CLI_OK("get", "shop.by_id", NULL, NULL);
-	HAS(out, "{\"k1\": {\"id\":9007199254740993,\"title\":\"big\"}}");
+	HAS(out, "{\"k1\": {\"id\": 9007199254740993, \"title\": \"big\"}}");
 	CLI_OK("set", "shop.sample_table", "-3",
 	    "{\"f_double\": 1.5, \"fInt32\": -2, \"f_uint64\": \"18446744073709551615\","
 	    " \"f_sint64\": -9, \"f_bytes\": \"AAEC\", \"r_int32\": [1, 2], \"m_int\": {\"5\": \"five\"},"
 	    " \"f_enum\": 1}");
 	CLI_OK("get", "shop.sample_table", "-3", NULL);
-	HAS(out, "\"f_uint64\":18446744073709551615");
-	HAS(out, "\"f_int32\":-2");
-	HAS(out, "\"m_int\":{\"5\":\"five\"}");
-	HAS(out, "\"f_enum\":\"LOW\"");
+	HAS(out, "\"f_uint64\": 18446744073709551615");
+	HAS(out, "\"f_int32\": -2");
+	HAS(out, "\"m_int\": {\"5\": \"five\"}");
+	HAS(out, "\"f_enum\": \"LOW\"");
 	CLI_OK("put", "shop.todo", "{\"id\": 5}", NULL);
 	CLI_OK("get", "shop.todo", NULL, NULL);
-	HAS(out, "{\"id\":5}");
+	HAS(out, "{\"id\": 5}");
 	CLI_OK("set", "shop.home", "{\"city\": \"Bergen\"}", NULL);
 	CLI_OK("get", "shop.home", NULL, NULL);
-	HAS(out, "{\"city\":\"Bergen\"}");
+	HAS(out, "{\"city\": \"Bergen\"}");
 
 	/* typed errors: unknown field, wrong JSON type, bad enum name: usage
 	 * (2), nothing sent; bytes that do not parse: the daemon's ERR_SCHEMA (1) */
@@ -124,7 +124,7 @@ main(void)
 	CLI_OK("create", "plain", "list", NULL);
 	CLI_OK("append", "plain", "42", "{\"$bytes\": \"aGk=\"}");
 	CLI_OK("get", "plain", NULL, NULL);
-	HAS(out, "[42, {\"$bytes\":\"aGk=\"}]");
+	HAS(out, "[42, {\"$bytes\": \"aGk=\"}]");
 
 	/* what the CLI wrote is what the stubs read */
 	mps_client *c;

@@ -61,9 +61,9 @@ main(void)
 	snprintf(cli, sizeof(cli), "%s/bin/mpstore", prefix);
 	const char *get[] = {cli, "--url", d.url, "get", "jobs.finished", "job-3", NULL};
 	run(get);
-	CT_TRUE(su_has(out, "\"command\":\"make install\""));
-	CT_TRUE(su_has(out, "\"state\":\"DONE\""));
-	CT_TRUE(su_has(out, "\"env\":{"));
+	CT_TRUE(su_has(out, "\"command\": \"make install\""));
+	CT_TRUE(su_has(out, "\"state\": \"DONE\""));
+	CT_TRUE(su_has(out, "\"env\": {"));
 
 	ct_on_fail = NULL;
 	CT_TRUE(mpst_daemon_stop(&d) == 0);

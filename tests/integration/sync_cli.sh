@@ -23,15 +23,16 @@ t0=$(now_ms)
 ms=$(($(now_ms) - t0))
 [ "$rc" = 3 ] || fail "get empty --timeout 0.3: rc $rc (want 3)"
 grep -q "^mpstore: ERR_TIMEOUT: " "$T/err" || fail "get empty: stderr [$(cat "$T/err")]"
-# the CLI's own start-up is in the measure too: allow up to 1.5 s
-[ "$ms" -ge 280 ] && [ "$ms" -le 1500 ] || fail "get --timeout 0.3 took $ms ms"
-t0=$(now_ms)
+# it waited (at least its timeout); the upper bound only catches a wait
+# that ignores its timeout, and is far above what a loaded machine adds
+[ "$ms" -ge 280 ] && [ "$ms" -le 30000 ] || fail "get --timeout 0.3 took $ms ms"
+# --timeout 0 never waits: told by state, not time. A get that does not
+# wait answers ERR_EMPTY; one that waited and timed out, ERR_TIMEOUT
+# (docs/protocol.md section 5)
 "$M" get q --timeout 0 >/dev/null 2>"$T/err"; rc=$?
-ms=$(($(now_ms) - t0))
 [ "$rc" = 1 ] && grep -q "^mpstore: ERR_EMPTY: " "$T/err" || fail "get --timeout 0: rc $rc [$(cat "$T/err")]"
-[ "$ms" -le 500 ] || fail "get --timeout 0 took $ms ms"
 # a blocked get is answered by a put from another process
-("$M" get q --timeout 5 > "$T/got"; echo $? > "$T/got.rc") &
+("$M" get q --timeout 60 > "$T/got"; echo $? > "$T/got.rc") &
 sleep 0.3
 "$M" put q 7 || fail "put q 7"
 wait
@@ -44,9 +45,9 @@ t0=$(now_ms)
 "$M" wait ev --timeout 0.3 2>/dev/null; rc=$?
 ms=$(($(now_ms) - t0))
 [ "$rc" = 3 ] || fail "wait unset event: rc $rc"
-[ "$ms" -ge 280 ] && [ "$ms" -le 1500 ] || fail "wait --timeout 0.3 took $ms ms"
-("$M" wait ev --timeout 1; echo $? > "$T/ev.rc") &
-("$M" wait ev --timeout 1; echo $? > "$T/ev2.rc") &
+[ "$ms" -ge 280 ] && [ "$ms" -le 30000 ] || fail "wait --timeout 0.3 took $ms ms"
+("$M" wait ev --timeout 60; echo $? > "$T/ev.rc") &
+("$M" wait ev --timeout 60; echo $? > "$T/ev2.rc") &
 sleep 0.3
 "$M" set-event ev || fail "set-event"
 wait
@@ -57,7 +58,7 @@ out=$("$M" get ev); [ "$out" = "true" ] || fail "get ev: [$out]"
 # ---- barrier of 3 ----
 "$M" create bar barrier --parties 3 || fail "create bar"
 for i in 1 2 3; do
-	("$M" wait bar --timeout 5 > "$T/bar.$i"; echo $? > "$T/bar.$i.rc") &
+	("$M" wait bar --timeout 120 > "$T/bar.$i"; echo $? > "$T/bar.$i.rc") &
 	sleep 0.1
 done
 wait
@@ -76,7 +77,7 @@ for p in $(seq 1 $N); do
 	(
 		i=0
 		while [ $i -lt $ITER ]; do
-			"$M" with-lock L --timeout 5 -- sh -c 'n=$(cat "$1"); sleep 0.005; echo $((n + 1)) > "$1"' sh "$T/counter" ||
+			"$M" with-lock L --timeout 120 -- sh -c 'n=$(cat "$1"); sleep 0.005; echo $((n + 1)) > "$1"' sh "$T/counter" ||
 				echo "with-lock failed in loop $p" >> "$T/loop.err"
 			i=$((i + 1))
 		done
@@ -87,33 +88,35 @@ wait
 [ "$(cat "$T/counter")" = $((N * ITER)) ] || fail "counter file: $(cat "$T/counter"), want $((N * ITER))"
 out=$("$M" get L); [ "$out" = '{"locked": false, "token": '"$(echo "$out" | sed 's/.*"token": \([0-9]*\).*/\1/')"'}' ] || fail "L after loops: $out"
 # exit status: the command's
-"$M" with-lock L --timeout 2 -- sh -c 'exit 5'; rc=$?
+"$M" with-lock L --timeout 60 -- sh -c 'exit 5'; rc=$?
 [ "$rc" = 5 ] || fail "with-lock exit status $rc, want 5"
-"$M" with-lock L --timeout 2 -- sh -c 'kill -9 $$'; rc=$?
+"$M" with-lock L --timeout 60 -- sh -c 'kill -9 $$'; rc=$?
 [ "$rc" = 137 ] || fail "with-lock of a killed command: $rc, want 137"
-"$M" with-lock L --timeout 2 -- true || fail "with-lock after a killed command (lock left held?)"
+"$M" with-lock L --timeout 60 -- true || fail "with-lock after a killed command (lock left held?)"
 # a with-lock killed with SIGKILL: the lock is free again at once (ipc close)
 # (its command lives on, orphaned: it is killed too, or it would hold our
 # output pipe open)
-"$M" with-lock L -- sh -c 'echo $$ > "$1"; exec sleep 30' sh "$T/cmd.pid" >/dev/null 2>&1 &
+"$M" with-lock L -- sh -c 'echo $$ > "$1.tmp"; mv "$1.tmp" "$1"; exec sleep 30' sh "$T/cmd.pid" >/dev/null 2>&1 &
 wl=$!
-sleep 0.3
+# held once its command runs (state, not a sleep)
+n=0
+while [ ! -s "$T/cmd.pid" ] && [ $n -lt 1200 ]; do sleep 0.05; n=$((n + 1)); done
 kill -9 $wl
 wait $wl 2>/dev/null
 kill "$(cat "$T/cmd.pid")" 2>/dev/null
-t0=$(now_ms)
-"$M" with-lock L --timeout 2 -- true || fail "lock not released after with-lock was killed"
-ms=$(($(now_ms) - t0))
-[ "$ms" -le 1500 ] || fail "lock of a killed with-lock freed after $ms ms"
+# freed when its connection closed, not when its lease (10 s, pinged every
+# lease/3) ran out: that is at least 6.6 s after the kill, so a 5 s wait
+# tells the two apart without a tight bound
+"$M" with-lock L --timeout 5 -- true || fail "lock not released after with-lock was killed"
 
 # ---- semaphore as a with-lock: at most 2 at once ----
 "$M" create S semaphore --value 2 || fail "create S"
 echo 0 > "$T/inside"; echo 0 > "$T/max"
 for p in 1 2 3 4 5 6; do
-	"$M" with-lock S --timeout 10 -- sh -c '
-		"$0" with-lock L --timeout 5 -- sh -c "n=\$(cat $1); n=\$((n + 1)); echo \$n > $1; m=\$(cat $2); [ \$n -gt \$m ] && echo \$n > $2; true"
+	"$M" with-lock S --timeout 120 -- sh -c '
+		"$0" with-lock L --timeout 120 -- sh -c "n=\$(cat $1); n=\$((n + 1)); echo \$n > $1; m=\$(cat $2); [ \$n -gt \$m ] && echo \$n > $2; true"
 		sleep 0.1
-		"$0" with-lock L --timeout 5 -- sh -c "n=\$(cat $1); echo \$((n - 1)) > $1"' "$M" "$T/inside" "$T/max" &
+		"$0" with-lock L --timeout 120 -- sh -c "n=\$(cat $1); echo \$((n - 1)) > $1"' "$M" "$T/inside" "$T/max" &
 done
 wait
 [ "$(cat "$T/max")" -le 2 ] && [ "$(cat "$T/max")" -ge 1 ] || fail "semaphore of 2: max inside $(cat "$T/max")"
@@ -153,7 +156,7 @@ out=$("$M" txn --then "set y 99" --then "pop emptyl" 2>"$T/err"); rc=$?
 out=$("$M" get y); [ "$out" = 10 ] || fail "y after a failed txn: $out"
 
 # with-lock on a name that does not exist creates a lock (like flock(1))
-out=$("$M" with-lock fresh.lock --timeout 2 -- echo held) || fail "with-lock on a new name"
+out=$("$M" with-lock fresh.lock --timeout 30 -- echo held) || fail "with-lock on a new name"
 [ "$out" = held ] || fail "with-lock on a new name: [$out]"
 "$M" info fresh.lock | grep -q '"kind": *"lock"' || fail "fresh.lock is not a lock: $("$M" info fresh.lock)"
 

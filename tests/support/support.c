@@ -217,6 +217,12 @@ static int drain(int fd, char *buf, size_t len, size_t *used)
 
 int mpst_run(const char *const argv[], char *out, size_t outlen, char *err, size_t errlen)
 {
+	return mpst_run_ms(argv, out, outlen, err, errlen, 60000);
+}
+
+int mpst_run_ms(const char *const argv[], char *out, size_t outlen, char *err, size_t errlen,
+    int limit_ms)
+{
 	int po[2], pe[2];
 	if (out != NULL && outlen)
 		out[0] = '\0';
@@ -241,7 +247,7 @@ int mpst_run(const char *const argv[], char *out, size_t outlen, char *err, size
 	close(pe[1]);
 	size_t    uo = 0, ue = 0;
 	int       open_fds = 2;
-	long long end = mpst_now_ms() + 60000;
+	long long end = mpst_now_ms() + limit_ms;
 	struct pollfd p[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
 	while (open_fds > 0 && mpst_now_ms() < end) {
 		if (poll(p, 2, 100) <= 0)

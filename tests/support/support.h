@@ -47,6 +47,9 @@ int mpst_daemon_wait_ready(mpst_daemon *d, int ms);
  * truncated to the buffers; NULL to discard), return the exit status or
  * 128+signal. Stdin is /dev/null. Times out after 60 s (kills it). */
 int mpst_run(const char *const argv[], char *out, size_t outlen, char *err, size_t errlen);
+/* Same with a limit of limit_ms (mpst_run: 60 s) for the whole run. */
+int mpst_run_ms(const char *const argv[], char *out, size_t outlen, char *err, size_t errlen,
+    int limit_ms);
 
 /* A plain Unix socket connected to the path of an ipc:// URL, with 5 s
  * send and receive timeouts: a peer that speaks SP by hand (what nng would

@@ -1,13 +1,17 @@
 /* batch.c - batches, asynchronous (pipelined) requests, transactions.
  *
- * A batch owns one REQ context with a send aio (no callback) and a receive
- * aio whose callback decodes the reply into the batch's reply arena and
- * calls the user's callback; its request message is reused from the last
- * reply, so the steady state of a pipelining loop allocates nothing. */
+ * mps_batch_exec is a synchronous round trip on the calling thread, like
+ * every other call. mps_batch_submit hands the request to the transport
+ * as an asynchronous one (transport.h: one mps__areq per batch, made at
+ * its first submit); its completion decodes the reply into the batch's
+ * reply arena and calls the user's callback on the transport's thread.
+ * The request buffer is kept, so the steady state of a pipelining loop
+ * allocates little. */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "mps_int.h"
+#include "transport.h"
 
 typedef struct oplist {
 	Mpstore__Op **v;
@@ -29,11 +33,9 @@ struct mps_batch {
 	Mpstore__Response *resp;
 	mps_value        **conv;  /* per result: converted values/keys (lazy) */
 
-	nng_msg    *msg;    /* reused request buffer */
-	int         have_ctx;
-	nng_ctx     ctx;
-	nng_aio    *send;
-	nng_aio    *recv;
+	mps__msg    msg;    /* the request; its buffer is reused */
+	mps__areq  *ar;     /* asynchronous requests (first submit on) */
+	const mps__tp *tp;  /* ar's transport (valid after mps_close(c)) */
 
 	mps_batch_cb    cb;
 	void           *arg;
@@ -42,30 +44,46 @@ struct mps_batch {
 	pthread_cond_t  cv;
 	int             inflight;
 	int             incb;   /* the user's callback is running */
+	pid_t           pid;    /* the process that submitted what is in flight */
 };
 
-static void batch_recv_cb(void *arg);
+static void batch_done(void *arg, mps_err e, mps__rbuf *reply);
 
 mps_err
 mps_batch_alloc(mps_client *c, mps_batch **out)
 {
+	if (out != NULL) {
+		*out = NULL;
+	}
+	if (c == NULL || out == NULL) {
+		return mps__fail(MPS_ERR_INVALID, "mps_batch_alloc: NULL handle or result pointer");
+	}
 	mps_batch *b = calloc(1, sizeof(*b));
-	int        rv;
 	if (b == NULL) {
 		return mps__fail(MPS_ERR_NOMEM, "out of memory");
 	}
 	b->c = c;
 	mps__arena_init(&b->build, NULL, 0);
 	mps__arena_init(&b->reply, NULL, 0);
+	mps__msg_init(&b->msg, NULL, 0);
 	pthread_mutex_init(&b->mtx, NULL);
 	pthread_cond_init(&b->cv, NULL);
-	if ((rv = nng_aio_alloc(&b->send, NULL, NULL)) != 0 ||
-	    (rv = nng_aio_alloc(&b->recv, batch_recv_cb, b)) != 0) {
-		mps_batch_free(b);
-		return mps__from_nng(rv);
-	}
 	*out = b;
 	return MPS_OK;
+}
+
+/* A batch in flight when its process forked is the parent's in the child:
+ * nobody will complete it there (and its lock may have been held). */
+static void
+batch_forked(mps_batch *b)
+{
+	if (b->pid != 0 && b->pid != getpid()) {
+		pthread_mutex_init(&b->mtx, NULL);
+		pthread_cond_init(&b->cv, NULL);
+		b->inflight = 0;
+		b->incb     = 0;
+		b->pid      = 0;
+	}
 }
 
 void
@@ -74,24 +92,11 @@ mps_batch_free(mps_batch *b)
 	if (b == NULL) {
 		return;
 	}
-	if (b->recv != NULL) {
-		nng_aio_stop(b->recv); /* cancels, waits for the callback */
+	batch_forked(b);
+	if (b->ar != NULL) {
+		b->tp->areq_free(b->ar); /* cancels; waits for a running callback */
 	}
-	if (b->send != NULL) {
-		nng_aio_stop(b->send);
-		nng_msg *m = nng_aio_get_msg(b->send);
-		if (m != NULL && nng_aio_result(b->send) != 0) {
-			nng_msg_free(m);
-		}
-	}
-	nng_aio_free(b->recv);
-	nng_aio_free(b->send);
-	if (b->have_ctx) {
-		nng_ctx_close(b->ctx);
-	}
-	if (b->msg != NULL) {
-		nng_msg_free(b->msg);
-	}
+	mps__msg_fini(&b->msg);
 	mps__arena_fini(&b->build);
 	mps__arena_fini(&b->reply);
 	free(b->ops.v);
@@ -105,6 +110,10 @@ mps_batch_free(mps_batch *b)
 void
 mps_batch_reset(mps_batch *b)
 {
+	if (b == NULL) {
+		mps__fail(MPS_ERR_INVALID, "mps_batch_reset: the batch is NULL");
+		return;
+	}
 	mps__arena_reset(&b->build);
 	mps__arena_reset(&b->reply);
 	b->ops.n   = 0;
@@ -133,27 +142,12 @@ oplist_push(oplist *l, Mpstore__Op *o)
 	return 0;
 }
 
-static int
-op_blocks(mps_opcode code)
-{
-	switch (code) {
-	case MPS_OP_QUEUE_PUT:
-	case MPS_OP_QUEUE_GET:
-	case MPS_OP_QUEUE_JOIN:
-	case MPS_OP_LOCK_ACQUIRE:
-	case MPS_OP_SEM_ACQUIRE:
-	case MPS_OP_EVENT_WAIT:
-	case MPS_OP_COND_WAIT:
-	case MPS_OP_BARRIER_WAIT:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
 mps_err
 mps_batch_append(mps_batch *b, const mps_op *op)
 {
+	if (b == NULL || op == NULL) {
+		return mps__fail(MPS_ERR_INVALID, "mps_batch_append: NULL batch or op");
+	}
 	Mpstore__Op *o;
 	mps_err      e = mps__op_build(&b->build, op, &o);
 	if (e != MPS_OK) {
@@ -162,12 +156,9 @@ mps_batch_append(mps_batch *b, const mps_op *op)
 	if (oplist_push(b->in_else ? &b->fail : &b->ops, o) != 0) {
 		return mps__fail(MPS_ERR_NOMEM, "out of memory");
 	}
-	if (op_blocks(op->code) && !b->txn && b->wait >= 0) {
-		if (op->timeout_ms < 0) {
-			b->wait = -1;
-		} else {
-			b->wait += op->timeout_ms; /* ops of a batch wait one after another */
-		}
+	int64_t t = mps__op_wait(op);
+	if (!b->txn && b->wait >= 0) {
+		b->wait = t < 0 ? -1 : b->wait + t; /* ops of a batch wait one after another */
 	}
 	return MPS_OK;
 }
@@ -175,6 +166,10 @@ mps_batch_append(mps_batch *b, const mps_op *op)
 size_t
 mps_batch_len(const mps_batch *b)
 {
+	if (b == NULL) {
+		mps__fail(MPS_ERR_INVALID, "mps_batch_len: the batch is NULL");
+		return 0;
+	}
 	return b->ops.n + b->fail.n;
 }
 
@@ -182,6 +177,9 @@ mps_err
 mps_txn_compare(mps_batch *b, const char *name, mps_cmp_target target, mps_cmp_op op,
     const mps_value *key, const mps_value *value)
 {
+	if (b == NULL || name == NULL) {
+		return mps__fail(MPS_ERR_INVALID, "mps_txn_compare: NULL batch or name");
+	}
 	Mpstore__Compare *c = mps__arena_alloc(&b->build, sizeof(*c));
 	if (c == NULL) {
 		return mps__fail(MPS_ERR_NOMEM, "out of memory");
@@ -211,6 +209,9 @@ mps_txn_compare(mps_batch *b, const char *name, mps_cmp_target target, mps_cmp_o
 mps_err
 mps_txn_else(mps_batch *b)
 {
+	if (b == NULL) {
+		return mps__fail(MPS_ERR_INVALID, "mps_txn_else: the batch is NULL");
+	}
 	b->txn     = 1;
 	b->in_else = 1;
 	return MPS_OK;
@@ -219,27 +220,27 @@ mps_txn_else(mps_batch *b)
 int
 mps_txn_succeeded(const mps_batch *b)
 {
+	if (b == NULL) {
+		mps__fail(MPS_ERR_INVALID, "mps_txn_succeeded: the batch is NULL");
+		return 0;
+	}
 	return b->resp != NULL && b->resp->succeeded;
 }
 
 /* ---- sending ---- */
 
+/* Pack the batch's request into b->msg; the previous reply goes. */
 static mps_err
-batch_start(mps_batch *b)
+batch_pack(mps_batch *b)
 {
 	Mpstore__Request req;
 	Mpstore__Txn     txn;
 	mps_err          e;
-	int              rv;
 
 	mps__clear_error();
-	if (!b->have_ctx) {
-		if ((rv = nng_ctx_open(&b->ctx, b->c->sock)) != 0) {
-			return mps__from_nng(rv);
-		}
-		b->have_ctx = 1;
+	if ((e = mps__request_init(b->c, &req)) != MPS_OK) {
+		return e;
 	}
-	mps__request_init(b->c, &req);
 	if (b->txn) {
 		mpstore__txn__init(&txn);
 		txn.n_compare = b->ncmp;
@@ -261,89 +262,81 @@ batch_start(mps_batch *b)
 	b->resp = NULL;
 	b->conv = NULL;
 	b->err  = MPS_OK;
-
-	pthread_mutex_lock(&b->mtx);
-	b->inflight = 1;
-	pthread_mutex_unlock(&b->mtx);
-
-	nng_aio_set_msg(b->send, b->msg);
-	b->msg = NULL;
-	nng_duration tmo = mps__recv_timeout(b->c, b->txn ? 0 : b->wait);
-	nng_aio_set_timeout(b->send, tmo);
-	nng_ctx_send(b->ctx, b->send);
-	nng_aio_set_timeout(b->recv, tmo);
-	nng_ctx_recv(b->ctx, b->recv);
 	return MPS_OK;
 }
 
-static void
-batch_recv_cb(void *arg)
+static int64_t
+batch_timeout(const mps_batch *b)
 {
-	mps_batch *b  = arg;
-	int        rv = nng_aio_result(b->recv);
-	mps_err    e  = MPS_OK;
+	return mps__recv_timeout(b->c, b->txn ? 0 : b->wait);
+}
 
-	/* the send has its own timeout (set with the receive's): cancelling it
-	 * here crashed nng 1.5.2 when the receive had timed out */
-	nng_aio_wait(b->send);
-	if (nng_aio_result(b->send) != 0) {
-		/* not sent: the message is still ours; keep it for reuse */
-		nng_msg *m = nng_aio_get_msg(b->send);
-		nng_aio_set_msg(b->send, NULL);
-		if (m != NULL) {
-			if (b->msg == NULL) {
-				b->msg = m;
-			} else {
-				nng_msg_free(m);
-			}
-		}
-	}
-	if (rv != 0) {
-		e = mps__from_nng(rv);
-	} else {
-		nng_msg *reply = nng_aio_get_msg(b->recv);
-		nng_aio_set_msg(b->recv, NULL);
+/* Completion of a submitted batch, on the transport's thread. */
+static void
+batch_done(void *arg, mps_err e, mps__rbuf *reply)
+{
+	mps_batch *b = arg;
+	if (e == MPS_OK) {
 		e = mps__decode(reply, &b->reply, &b->resp);
-		/* keep the reply's buffer as the next request's */
-		if (b->msg == NULL) {
-			b->msg = reply;
-		} else {
-			nng_msg_free(reply);
-		}
+		mps__rbuf_free(reply);
 	}
-	b->err = e;
+	b->err          = e;
 	mps_batch_cb cb = b->cb;
 	void        *cbarg = b->arg;
+	/* the callback may submit b again: mark it idle first */
+	pthread_mutex_lock(&b->mtx);
+	b->inflight = 0;
+	b->incb     = 1;
+	pthread_mutex_unlock(&b->mtx);
 	if (cb != NULL) {
-		/* the callback may submit b again; mark idle first */
-		pthread_mutex_lock(&b->mtx);
-		b->inflight = 0;
-		b->incb     = 1;
-		pthread_mutex_unlock(&b->mtx);
 		cb(b, e, cbarg);
-		pthread_mutex_lock(&b->mtx);
-		b->incb = 0;
-		pthread_cond_broadcast(&b->cv);
-		pthread_mutex_unlock(&b->mtx);
-	} else {
-		pthread_mutex_lock(&b->mtx);
-		b->inflight = 0;
-		pthread_cond_broadcast(&b->cv);
-		pthread_mutex_unlock(&b->mtx);
 	}
+	pthread_mutex_lock(&b->mtx);
+	b->incb = 0;
+	pthread_cond_broadcast(&b->cv);
+	pthread_mutex_unlock(&b->mtx);
 }
 
 mps_err
 mps_batch_submit(mps_batch *b, mps_batch_cb cb, void *arg)
 {
+	if (b == NULL) {
+		return mps__fail(MPS_ERR_INVALID, "mps_batch_submit: the batch is NULL");
+	}
+	batch_forked(b);
+	mps_err e;
+	if (b->ar == NULL) {
+		if ((e = b->c->tp->areq_alloc(b->c->tpd, batch_done, b, &b->ar)) != MPS_OK) {
+			return e;
+		}
+		b->tp = b->c->tp;
+	}
+	if ((e = batch_pack(b)) != MPS_OK) {
+		return e;
+	}
 	b->cb  = cb;
 	b->arg = arg;
-	return batch_start(b);
+	pthread_mutex_lock(&b->mtx);
+	b->inflight = 1;
+	b->pid      = getpid();
+	pthread_mutex_unlock(&b->mtx);
+	if ((e = b->tp->submit(b->ar, &b->msg, batch_timeout(b))) != MPS_OK) {
+		pthread_mutex_lock(&b->mtx);
+		b->inflight = 0;
+		pthread_cond_broadcast(&b->cv);
+		pthread_mutex_unlock(&b->mtx);
+	}
+	return e;
 }
 
 void
 mps_batch_wait(mps_batch *b)
 {
+	if (b == NULL) {
+		mps__fail(MPS_ERR_INVALID, "mps_batch_wait: the batch is NULL");
+		return;
+	}
+	batch_forked(b);
 	pthread_mutex_lock(&b->mtx);
 	while (b->inflight || b->incb) {
 		pthread_cond_wait(&b->cv, &b->mtx);
@@ -354,22 +347,19 @@ mps_batch_wait(mps_batch *b)
 mps_err
 mps_batch_exec(mps_batch *b)
 {
-	b->cb  = NULL;
-	b->arg = NULL;
-	mps_err e = batch_start(b);
-	if (e != MPS_OK) {
-		return e;
+	if (b == NULL) {
+		return mps__fail(MPS_ERR_INVALID, "mps_batch_exec: the batch is NULL");
 	}
-	mps_batch_wait(b);
-	if (b->err != MPS_OK && b->resp != NULL && b->resp->error != NULL) {
-		/* the decode's message was recorded on nng's thread: repeat it here */
-		return mps__fail(b->err, "%s", b->resp->error[0] ? b->resp->error
-		                                                 : mps_strerror(b->err));
+	batch_forked(b);
+	mps_batch_wait(b); /* one request of a batch at a time */
+	mps__rbuf reply;
+	mps_err   e = batch_pack(b);
+	if (e == MPS_OK && (e = mps__roundtrip(b->c, &b->msg, batch_timeout(b), &reply)) == MPS_OK) {
+		e = mps__decode(&reply, &b->reply, &b->resp);
+		mps__rbuf_free(&reply);
 	}
-	if (b->err != MPS_OK) {
-		return mps__fail(b->err, "%s", mps_strerror(b->err));
-	}
-	return MPS_OK;
+	b->err = e;
+	return e;
 }
 
 /* ---- results ---- */
@@ -377,12 +367,20 @@ mps_batch_exec(mps_batch *b)
 size_t
 mps_batch_nresults(const mps_batch *b)
 {
+	if (b == NULL) {
+		mps__fail(MPS_ERR_INVALID, "mps_batch_nresults: the batch is NULL");
+		return 0;
+	}
 	return b->resp != NULL ? b->resp->n_results : 0;
 }
 
 uint64_t
 mps_batch_revision(const mps_batch *b)
 {
+	if (b == NULL) {
+		mps__fail(MPS_ERR_INVALID, "mps_batch_revision: the batch is NULL");
+		return 0;
+	}
 	return b->resp != NULL ? b->resp->revision : 0;
 }
 
@@ -404,6 +402,9 @@ conv_array(mps__arena *a, Mpstore__Value **pv, size_t n)
 mps_err
 mps_batch_result(mps_batch *b, size_t i, mps_result *out)
 {
+	if (b == NULL || out == NULL) {
+		return mps__fail(MPS_ERR_INVALID, "mps_batch_result: NULL batch or result");
+	}
 	memset(out, 0, sizeof(*out));
 	if (b->resp == NULL || i >= b->resp->n_results) {
 		return MPS_ERR_INDEX;

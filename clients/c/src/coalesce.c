@@ -100,31 +100,36 @@ send_batch(mps_client *c, mps__citem **items, size_t n)
 {
 	Mpstore__Request req;
 	Mpstore__Op     *ops[COAL_MAX_OPS];
-	nng_msg         *msg = NULL, *reply = NULL;
-	mps__shared     *sh  = NULL;
+	mps__msg         msg;
+	mps__rbuf        reply;
+	uint8_t          mem[2048];
+	mps__shared     *sh = NULL;
 	mps_err          e;
 
 	mps__clear_error();
 	for (size_t i = 0; i < n; i++) {
 		ops[i] = items[i]->op;
 	}
-	mps__request_init(c, &req);
-	req.n_ops = n;
-	req.ops   = ops;
-	if ((e = mps__pack(&req, &msg)) == MPS_OK &&
-	    (e = mps__roundtrip(c, msg, mps__recv_timeout(c, 0), &reply)) == MPS_OK) {
+	mps__msg_init(&msg, mem, sizeof(mem));
+	if ((e = mps__request_init(c, &req)) == MPS_OK) {
+		req.n_ops = n;
+		req.ops   = ops;
+		e         = mps__pack(&req, &msg);
+	}
+	if (e == MPS_OK && (e = mps__roundtrip(c, &msg, mps__recv_timeout(c, 0), &reply)) == MPS_OK) {
 		if ((sh = calloc(1, sizeof(*sh))) == NULL) {
 			e = mps__fail(MPS_ERR_NOMEM, "out of memory");
 		} else {
 			mps__arena_init(&sh->arena, NULL, 0);
-			e = mps__decode(reply, &sh->arena, &sh->resp);
+			e = mps__decode(&reply, &sh->arena, &sh->resp);
 			if (e == MPS_OK && sh->resp->n_results != n) {
 				e = mps__fail(MPS_ERR_PROTOCOL, "reply with %zu results for %zu ops",
 				    sh->resp->n_results, n);
 			}
 		}
-		nng_msg_free(reply);
+		mps__rbuf_free(&reply);
 	}
+	mps__msg_fini(&msg);
 	if (e != MPS_OK) {
 		if (sh != NULL) {
 			mps__arena_fini(&sh->arena);

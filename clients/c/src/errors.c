@@ -2,6 +2,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include <string.h>
+
+#include <nng/nng.h>
+
+#include "guard.h"
 #include "mps_int.h"
 
 const char *
@@ -52,6 +57,16 @@ mps__fail(mps_err err, const char *fmt, ...)
 	vsnprintf(mps__errbuf, sizeof(mps__errbuf), fmt, ap);
 	va_end(ap);
 	return err;
+}
+
+mps_err
+mps__null_arg(const char *fn, const char *arg)
+{
+	if (strcmp(arg, "c") == 0) {
+		return mps__fail(MPS_ERR_INVALID,
+		    "%s: the client handle is NULL (did mps_open fail? check what it returns)", fn);
+	}
+	return mps__fail(MPS_ERR_INVALID, "%s: %s is NULL", fn, arg);
 }
 
 /* nng's failures, mapped by meaning (the original text is kept as the

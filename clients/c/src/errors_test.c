@@ -7,6 +7,8 @@
 
 #include <cmocka.h>
 
+#include <nng/nng.h>
+
 #include "mps_int.h"
 
 static void

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard.h"
 #include "mps_int.h"
 
 typedef struct jbuf {
@@ -96,11 +97,41 @@ jb_base64(jbuf *b, const unsigned char *p, size_t n)
 	}
 }
 
+/* d as Python's repr (and json.dumps) print it: the shortest digits that
+ * read back equal, positional with ".0" when the exponent is in [-4, 16)
+ * (1e3 -> 1000.0, 0.0001), else scientific (1e+16, 1.5e-05). */
+static void
+fmt_double(char *out, size_t len, double d)
+{
+	char t[64];
+	int  prec;
+	for (prec = 1; prec < 17; prec++) {
+		snprintf(t, sizeof(t), "%.*e", prec - 1, d);
+		if (strtod(t, NULL) == d) {
+			break;
+		}
+	}
+	snprintf(t, sizeof(t), "%.*e", prec - 1, d);
+	int exp = atoi(strchr(t, 'e') + 1);
+	if (exp < -4 || exp >= 16) {
+		snprintf(out, len, "%s", t);
+		return;
+	}
+	snprintf(out, len, "%.*f", prec - 1 - exp > 0 ? prec - 1 - exp : 0, d);
+	if (strchr(out, '.') == NULL) {
+		strncat(out, ".0", len - strlen(out) - 1);
+	}
+}
+
 char *
 mps_value_to_json(const mps_value *v)
 {
 	jbuf b = {0};
 	char num[64];
+	if (v == NULL) {
+		mps__null_arg(__func__, "v");
+		return NULL;
+	}
 	switch (v->type) {
 	case MPS_NULL:
 		jb_put(&b, "null", 4);
@@ -116,19 +147,7 @@ mps_value_to_json(const mps_value *v)
 			jb_put(&b, s, strlen(s));
 			break;
 		}
-		snprintf(num, sizeof(num), "%.17g", v->u.d);
-		/* shortest text that reads back equal */
-		for (int prec = 1; prec <= 17; prec++) {
-			char t[64];
-			snprintf(t, sizeof(t), "%.*g", prec, v->u.d);
-			if (strtod(t, NULL) == v->u.d) {
-				memcpy(num, t, sizeof(t));
-				break;
-			}
-		}
-		if (strpbrk(num, ".eEn") == NULL) {
-			strcat(num, ".0");
-		}
+		fmt_double(num, sizeof(num), v->u.d);
 		jb_put(&b, num, strlen(num));
 		break;
 	case MPS_BOOL:
@@ -332,6 +351,9 @@ decode_base64(const char *s, size_t n, jbuf *out)
 mps_err
 mps_value_from_json(const char *text, mps_value *out)
 {
+	MPS__NEED(out);
+	*out = mps_null();
+	MPS__NEED(text);
 	const char *s = skip_ws(text);
 	const char *end;
 	*out = mps_null();

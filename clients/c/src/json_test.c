@@ -41,6 +41,23 @@ test_scalars(void **state)
 	roundtrip(&v, "0.1");
 	v = mps_double(1e300);
 	roundtrip(&v, "1e+300");
+	/* as Python's repr and json.dumps print doubles */
+	v = mps_double(1e3);
+	roundtrip(&v, "1000.0");
+	v = mps_double(1e15);
+	roundtrip(&v, "1000000000000000.0");
+	v = mps_double(1e16);
+	roundtrip(&v, "1e+16");
+	v = mps_double(0.0001);
+	roundtrip(&v, "0.0001");
+	v = mps_double(1.5e-5);
+	roundtrip(&v, "1.5e-05");
+	v = mps_double(-0.0);
+	roundtrip(&v, "-0.0");
+	v = mps_double(12345678901234567890.0);
+	roundtrip(&v, "1.2345678901234567e+19");
+	v = mps_double(123.456);
+	roundtrip(&v, "123.456");
 	v = mps_bool(1);
 	roundtrip(&v, "true");
 	v = mps_bool(0);

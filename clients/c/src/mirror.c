@@ -34,6 +34,7 @@ struct mps_mirror {
 	size_t  htcap;
 	/* value */
 	mps_value value;
+	mps__forkable fk;
 };
 
 /* ---- dict ---- */
@@ -451,6 +452,29 @@ mirror_cb(const mps_watch_event *ev, void *arg)
 	pthread_mutex_unlock(&m->mtx);
 }
 
+/* ---- fork: the copy stays readable in a child (as of the fork; the
+ * watch that kept it current stays the parent's) ---- */
+
+static void
+fk_prepare(void *arg)
+{
+	pthread_mutex_lock(&((mps_mirror *) arg)->mtx);
+}
+
+static void
+fk_parent(void *arg)
+{
+	pthread_mutex_unlock(&((mps_mirror *) arg)->mtx);
+}
+
+static void
+fk_child(void *arg)
+{
+	mps_mirror *m = arg;
+	pthread_mutex_init(&m->mtx, NULL);
+	mps__cond_init(&m->cv);
+}
+
 /* ---- API ---- */
 
 static void
@@ -469,6 +493,9 @@ mps_err
 mps_mirror_open(mps_client *c, const char *name, const mps_watch_opts *opts, int timeout_ms,
                 mps_mirror **out)
 {
+	if (out == NULL || c == NULL) {
+		return mps__fail(MPS_ERR_INVALID, "mps_mirror_open: NULL handle or result pointer");
+	}
 	*out = NULL;
 	if (name == NULL || name[0] == '\0' || name[strlen(name) - 1] == '*') {
 		return mps__fail(MPS_ERR_INVALID, "a mirror copies one container, by its name");
@@ -478,11 +505,7 @@ mps_mirror_open(mps_client *c, const char *name, const mps_watch_opts *opts, int
 		return mps__fail(MPS_ERR_NOMEM, "out of memory");
 	}
 	pthread_mutex_init(&m->mtx, NULL);
-	pthread_condattr_t ca;
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&m->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	mps__cond_init(&m->cv);
 	mps_watch_opts o = {
 	    .pub_url = opts != NULL ? opts->pub_url : NULL,
 	    .flags   = MPS_WATCH_F_RESYNC_FIRST | MPS_WATCH_F_PROGRESS,
@@ -517,6 +540,8 @@ mps_mirror_open(mps_client *c, const char *name, const mps_watch_opts *opts, int
 		return mps__fail(MPS_ERR_WRONG_KIND, "'%s' is a %s: a mirror copies lists, arrays, "
 		    "dicts, namespaces, queues and values", name, mps_kind_name(kind));
 	}
+	m->fk = (mps__forkable){NULL, NULL, fk_prepare, fk_parent, fk_child, m};
+	mps__fork_register(&m->fk);
 	*out = m;
 	return MPS_OK;
 }
@@ -527,6 +552,7 @@ mps_mirror_close(mps_mirror *m)
 	if (m == NULL) {
 		return;
 	}
+	mps__fork_unregister(&m->fk);
 	mps_unwatch(m->w);
 	state_clear(m);
 	pthread_cond_destroy(&m->cv);
@@ -537,6 +563,10 @@ mps_mirror_close(mps_mirror *m)
 uint64_t
 mps_mirror_revision(mps_mirror *m)
 {
+	if (m == NULL) {
+		mps__fail(MPS_ERR_INVALID, "mps_mirror_revision: the mirror is NULL");
+		return 0;
+	}
 	pthread_mutex_lock(&m->mtx);
 	uint64_t r = m->revision;
 	pthread_mutex_unlock(&m->mtx);
@@ -546,6 +576,10 @@ mps_mirror_revision(mps_mirror *m)
 mps_kind
 mps_mirror_kind(mps_mirror *m)
 {
+	if (m == NULL) {
+		mps__fail(MPS_ERR_INVALID, "mps_mirror_kind: the mirror is NULL");
+		return MPS_KIND_NONE;
+	}
 	pthread_mutex_lock(&m->mtx);
 	mps_kind k = m->kind;
 	pthread_mutex_unlock(&m->mtx);
@@ -561,6 +595,10 @@ len_locked(const mps_mirror *m)
 int64_t
 mps_mirror_len(mps_mirror *m)
 {
+	if (m == NULL) {
+		mps__fail(MPS_ERR_INVALID, "mps_mirror_len: the mirror is NULL");
+		return 0;
+	}
 	pthread_mutex_lock(&m->mtx);
 	int64_t n = len_locked(m);
 	pthread_mutex_unlock(&m->mtx);
@@ -570,6 +608,9 @@ mps_mirror_len(mps_mirror *m)
 mps_err
 mps_mirror_get(mps_mirror *m, int64_t index, mps_value *out)
 {
+	if (m == NULL || out == NULL) {
+		return mps__fail(MPS_ERR_INVALID, "mps_mirror_get: NULL mirror or result");
+	}
 	mps_err e = MPS_OK;
 	*out      = mps_null();
 	pthread_mutex_lock(&m->mtx);
@@ -591,6 +632,9 @@ mps_mirror_get(mps_mirror *m, int64_t index, mps_value *out)
 mps_err
 mps_mirror_dict_get(mps_mirror *m, const mps_value *key, mps_value *out)
 {
+	if (m == NULL || key == NULL || out == NULL) {
+		return mps__fail(MPS_ERR_INVALID, "mps_mirror_dict_get: NULL mirror, key or result");
+	}
 	mps_err e = MPS_OK;
 	*out      = mps_null();
 	pthread_mutex_lock(&m->mtx);
@@ -612,6 +656,9 @@ mps_mirror_dict_get(mps_mirror *m, const mps_value *key, mps_value *out)
 mps_err
 mps_mirror_value(mps_mirror *m, mps_value *out)
 {
+	if (m == NULL || out == NULL) {
+		return mps__fail(MPS_ERR_INVALID, "mps_mirror_value: NULL mirror or result");
+	}
 	mps_err e = MPS_OK;
 	*out      = mps_null();
 	pthread_mutex_lock(&m->mtx);
@@ -628,6 +675,9 @@ mps_err
 mps_mirror_foreach(mps_mirror *m, int (*fn)(const mps_value *, const mps_value *, void *),
                    void *arg)
 {
+	if (m == NULL || fn == NULL) {
+		return mps__fail(MPS_ERR_INVALID, "mps_mirror_foreach: NULL mirror or function");
+	}
 	pthread_mutex_lock(&m->mtx);
 	if (m->kind == MPS_KIND_VALUE) {
 		fn(NULL, &m->value, arg);
@@ -652,6 +702,9 @@ mps_err
 mps_mirror_items(mps_mirror *m, mps_value **keys, mps_value **values, size_t *n,
                  uint64_t *revision)
 {
+	if (m == NULL || keys == NULL || values == NULL || n == NULL) {
+		return mps__fail(MPS_ERR_INVALID, "mps_mirror_items: NULL mirror or result pointer");
+	}
 	mps_err e = MPS_OK;
 	*keys = *values = NULL;
 	*n              = 0;
@@ -699,6 +752,9 @@ mps_mirror_items(mps_mirror *m, mps_value **keys, mps_value **values, size_t *n,
 mps_err
 mps_mirror_wait_revision(mps_mirror *m, uint64_t rev, int timeout_ms)
 {
+	if (m == NULL) {
+		return mps__fail(MPS_ERR_INVALID, "mps_mirror_wait_revision: the mirror is NULL");
+	}
 	struct timespec ts;
 	int             rv = 0;
 	if (timeout_ms >= 0) {

@@ -7,8 +7,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
-
-#include <nng/nng.h>
+#include <stdint.h>
 
 #include "mpstore.pb-c.h"
 #include "mpstore/mpstore.h"
@@ -57,21 +56,89 @@ mps_err         mps__pv_copy_array(Mpstore__Value *const *pv, size_t n, mps_valu
 void            mps__info_view(const Mpstore__ContainerInfo *ci, mps_info *out);
 mps_err         mps__info_copy(const Mpstore__ContainerInfo *ci, mps_info *out);
 
-/* ---- transport and client (client.c) ---- */
+/* ---- messages (msg.c) ---- */
 
-typedef struct mps__slot mps__slot;
+/* Room kept in front of a packed request for the transport's frame header
+ * and SP request id (ipc: 9 + 4 bytes), so a request goes out in one
+ * write without being copied. */
+#define MPS__MSG_HEAD 16
+
+/* A packed Request: body (len bytes) inside buf, at least MPS__MSG_HEAD
+ * bytes after its start. buf is the caller's memory or malloc'd (heap). */
+typedef struct mps__msg {
+	uint8_t *buf;
+	size_t   cap;
+	int      heap;
+	uint8_t *body;
+	size_t   len;
+} mps__msg;
+
+/* Start with the caller's memory (may be NULL, 0); fini frees what grew. */
+void    mps__msg_init(mps__msg *m, void *mem, size_t cap);
+void    mps__msg_fini(mps__msg *m);
+/* Pack req into m (its memory is reused; grown when needed). */
+mps_err mps__pack(const Mpstore__Request *req, mps__msg *m);
+
+/* A reply body; free with mps__rbuf_free (NULL data: none). */
+typedef struct mps__rbuf {
+	const uint8_t *data;
+	size_t         len;
+	void          *mem;
+	void         (*free)(void *mem);
+} mps__rbuf;
+void    mps__rbuf_free(mps__rbuf *r);
+/* Decode reply into *resp using allocator a; check the envelope. */
+mps_err mps__decode(const mps__rbuf *reply, mps__arena *a, Mpstore__Response **resp);
+
+/* ---- fork registry (fork.c) ---- */
+
+/*
+ * Every open handle, watch and mirror registers here. At fork() the
+ * prepare callbacks take each object's locks (so no other thread holds
+ * one while the process is copied), parent releases them, and child runs
+ * in the child, alone, before fork() returns there: it makes the locks
+ * usable again and forgets the parent's threads and connections (closing
+ * the child's copies of their descriptors, never shutting them down).
+ * Callbacks run in registration order, under the registry's lock; they
+ * must not register or unregister.
+ */
+typedef struct mps__forkable {
+	struct mps__forkable *prev, *next;
+	void (*prepare)(void *arg);
+	void (*parent)(void *arg);
+	void (*child)(void *arg);
+	void *arg;
+} mps__forkable;
+void mps__fork_register(mps__forkable *f);
+void mps__fork_unregister(mps__forkable *f);
+/* A condition variable on CLOCK_MONOTONIC (the clock of deadlines). */
+void mps__cond_init(pthread_cond_t *cv);
+/* Wait on cv until deadline (monotonic ms, < 0: none); ETIMEDOUT after it. */
+int  mps__cond_wait_until(pthread_cond_t *cv, pthread_mutex_t *m, int64_t deadline);
+
+/* ---- transports (transport.h: sp_req.c, tp_nng.c) ---- */
+
+typedef struct mps__tp   mps__tp;
+typedef struct mps__areq mps__areq;
+
+/* ---- the handle (client.c) ---- */
 
 struct mps_client {
-	nng_socket      sock;
-	uint64_t        client_id;
+	const mps__tp  *tp;         /* what carries requests */
+	void           *tpd;        /* its state */
+	uint64_t        client_id;  /* the session; a new one in a forked child */
 	atomic_uint_fast64_t next_id;
 	int             timeout_ms;
 	ProtobufCBinaryData auth;
 	int             has_auth;
+	int             auth_on_connect; /* the transport authenticates each connection */
+	int             greeted;         /* mps__auth_fd applied a hello's answer (at open) */
+	char           *client_name;
+	char           *tls_ca, *tls_server_name, *tls_cert, *tls_key;
 
-	pthread_mutex_t mtx;
-	mps__slot      *slots;       /* idle contexts for synchronous calls */
-	int             closed;
+	pthread_mutex_t mtx;        /* keepalive, fork state */
+	atomic_int      forked;     /* used in a child for the first time: reset */
+	mps__forkable   fk;
 
 	char           *version;
 	char           *pub_url;  /* from hello, "pub=URL" */
@@ -95,18 +162,37 @@ struct mps_client {
 /* The daemon's PUB URL from hello, dialable from here; 1 if there is one. */
 int mps__hello_pub_url(const mps_client *c, char *out, size_t len);
 
-/* Fill the envelope of req (version, id, client id, auth). */
-void    mps__request_init(mps_client *c, Mpstore__Request *req);
-/* Pack req into *msg (reused when non-NULL, else allocated). */
-mps_err mps__pack(const Mpstore__Request *req, nng_msg **msg);
-/* The receive timeout for a request whose longest blocking op waits
- * op_timeout_ms (<0: forever). */
-nng_duration mps__recv_timeout(const mps_client *c, int64_t op_timeout_ms);
-/* Synchronous round trip on a pooled context. On success *reply is the
- * daemon's message (caller frees). req is consumed on success AND failure. */
-mps_err mps__roundtrip(mps_client *c, nng_msg *req, nng_duration timeout, nng_msg **reply);
-/* Decode reply into *resp using allocator a; check the envelope. */
-mps_err mps__decode(nng_msg *reply, mps__arena *a, Mpstore__Response **resp);
+/* Fill the envelope of req (version, id, client id, auth). In a forked
+ * child the handle's first request first gives it a session of its own
+ * (new client id, hello, keepalive). MPS_ERR_INVALID for a NULL handle. */
+mps_err mps__request_init(mps_client *c, Mpstore__Request *req);
+/* The wait for a request whose longest blocking op waits op_timeout_ms
+ * (<0: forever): the client timeout, plus the op's and a margin; -1 for
+ * no limit. */
+int64_t mps__recv_timeout(const mps_client *c, int64_t op_timeout_ms);
+/* Synchronous round trip of the packed request m (borrowed) within
+ * timeout_ms (< 0: none). On success *reply is the daemon's answer. */
+mps_err mps__roundtrip(mps_client *c, mps__msg *m, int64_t timeout_ms, mps__rbuf *reply);
+/* MPS_ERR_INVALID with a message when c is NULL (what = the function). */
+mps_err mps__null(const char *what);
+
+/* OP_HELLO with this handle's name and pid (client.c). */
+void mps__hello_op(const mps_client *c, mps_op *op);
+/* Take in a hello's answer (version, lease, PUB address...); its auth
+ * nonce into nonce ("" without one). */
+mps_err mps__hello_apply(mps_client *c, const Mpstore__Result *res, char *nonce, size_t noncelen);
+
+/* ---- auth (auth.c) ---- */
+
+/* The greeting on a fresh SP connection, before anything else is sent on
+ * it (transport hook mps__dialopts.on_connect; arg is the handle):
+ * OP_HELLO with our name and pid, then OP_AUTH when the daemon asks for
+ * it. MPS_OK, or the failure with a message in why. */
+mps_err mps__auth_fd(void *arg, int fd, int ipc, int64_t deadline, char *why, size_t whylen);
+/* OP_AUTH with the MAC of the hello's nonce (hex); MPS_OK or why not. */
+mps_err mps__authenticate(mps_client *c, const char *nonce_hex);
+void    mps__auth_mac(const void *key, size_t keylen, const uint8_t *nonce, uint64_t client_id,
+        uint8_t out[32]);
 
 /* ---- ops (op.c) ---- */
 
@@ -126,6 +212,7 @@ typedef struct mps__call {
 
 /* Run op; returns the request's or the op's status (res set when the op
  * ran, even if it failed). Always call mps__call_fini afterwards. */
+int64_t mps__op_wait(const mps_op *op); /* a blocking op's timeout, else 0 */
 mps_err mps__call_op(mps_client *c, const mps_op *op, mps__call *call);
 void    mps__call_fini(mps__call *call);
 

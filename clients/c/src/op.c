@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard.h"
 #include "mps_int.h"
 
 static Mpstore__Value **
@@ -96,34 +97,10 @@ mps__result_status(const Mpstore__Result *r)
 	    r->error != NULL && r->error[0] ? r->error : mps_strerror((int) r->status));
 }
 
-mps_err
-mps__call_op(mps_client *c, const mps_op *op, mps__call *call)
+/* The longest wait of a blocking op (0 for the others). */
+int64_t
+mps__op_wait(const mps_op *op)
 {
-	Mpstore__Request req;
-	Mpstore__Op     *ops[1];
-	nng_msg         *msg = NULL, *reply = NULL;
-	mps_err          e;
-
-	mps__clear_error();
-	mps__arena_init(&call->arena, call->buf, sizeof(call->buf));
-	call->resp   = NULL;
-	call->res    = NULL;
-	call->shared = NULL;
-	if ((e = mps__op_build(&call->arena, op, &ops[0])) != MPS_OK) {
-		return e;
-	}
-	if (mps__coalescable(c, op)) {
-		return mps__coalesce_call(c, ops[0], call);
-	}
-	mps__request_init(c, &req);
-	req.n_ops = 1;
-	req.ops   = ops;
-	if ((e = mps__pack(&req, &msg)) != MPS_OK) {
-		return e;
-	}
-	/* the request is packed: its arena space can hold the reply */
-	mps__arena_reset(&call->arena);
-	int64_t wait = 0;
 	switch (op->code) {
 	case MPS_OP_QUEUE_PUT:
 	case MPS_OP_QUEUE_GET:
@@ -133,17 +110,59 @@ mps__call_op(mps_client *c, const mps_op *op, mps__call *call)
 	case MPS_OP_EVENT_WAIT:
 	case MPS_OP_COND_WAIT:
 	case MPS_OP_BARRIER_WAIT:
-		wait = op->timeout_ms;
-		break;
+	case MPS_OP_CHANGES: /* waits for a change when timeout_ms is set */
+		return op->timeout_ms;
 	default:
-		break;
+		return 0;
 	}
-	e = mps__roundtrip(c, msg, mps__recv_timeout(c, wait), &reply);
+}
+
+mps_err
+mps__call_op(mps_client *c, const mps_op *op, mps__call *call)
+{
+	Mpstore__Request req;
+	Mpstore__Op     *ops[1];
+	mps__msg         msg;
+	mps__rbuf        reply;
+	uint8_t          mem[1024];
+	mps_err          e;
+
+	mps__clear_error();
+	mps__arena_init(&call->arena, call->buf, sizeof(call->buf));
+	call->resp   = NULL;
+	call->res    = NULL;
+	call->shared = NULL;
+	if (c == NULL) {
+		return mps__null("call");
+	}
+	if (op == NULL) {
+		return mps__fail(MPS_ERR_INVALID, "call: the op is NULL");
+	}
+	if ((e = mps__op_build(&call->arena, op, &ops[0])) != MPS_OK) {
+		return e;
+	}
+	if (mps__coalescable(c, op)) {
+		return mps__coalesce_call(c, ops[0], call);
+	}
+	if ((e = mps__request_init(c, &req)) != MPS_OK) {
+		return e;
+	}
+	req.n_ops = 1;
+	req.ops   = ops;
+	mps__msg_init(&msg, mem, sizeof(mem));
+	if ((e = mps__pack(&req, &msg)) != MPS_OK) {
+		mps__msg_fini(&msg);
+		return e;
+	}
+	/* the request is packed: its arena space can hold the reply */
+	mps__arena_reset(&call->arena);
+	e = mps__roundtrip(c, &msg, mps__recv_timeout(c, mps__op_wait(op)), &reply);
+	mps__msg_fini(&msg);
 	if (e != MPS_OK) {
 		return e;
 	}
-	e = mps__decode(reply, &call->arena, &call->resp);
-	nng_msg_free(reply);
+	e = mps__decode(&reply, &call->arena, &call->resp);
+	mps__rbuf_free(&reply);
 	if (e != MPS_OK) {
 		return e;
 	}
@@ -168,6 +187,8 @@ mps__call_fini(mps__call *call)
 mps_err
 mps_exec_op(mps_client *c, const mps_op *op)
 {
+	MPS__NEED(c);
+	MPS__NEED(op);
 	mps__call call;
 	mps_err   e = mps__call_op(c, op, &call);
 	mps__call_fini(&call);

@@ -2,11 +2,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard.h"
 #include "mps_int.h"
 
 mps_err
 mps_create(mps_client *c, const char *name, const mps_create_opts *o)
 {
+	MPS__NEED(c);
+	MPS__NEED(o);
 	mps_op op = {.code = MPS_OP_CREATE, .name = name};
 	op.kind         = o->kind;
 	op.elem_type    = o->elem_type;
@@ -19,6 +22,7 @@ mps_create(mps_client *c, const char *name, const mps_create_opts *o)
 mps_err
 mps_create_simple(mps_client *c, const char *name, mps_kind kind, mps_elem_type elem_type)
 {
+	MPS__NEED(c);
 	mps_create_opts o = {.kind = kind, .elem_type = elem_type};
 	return mps_create(c, name, &o);
 }
@@ -26,6 +30,7 @@ mps_create_simple(mps_client *c, const char *name, mps_kind kind, mps_elem_type 
 mps_err
 mps_delete(mps_client *c, const char *name)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_DELETE, .name = name};
 	return mps__op_none(c, &op);
 }
@@ -33,6 +38,9 @@ mps_delete(mps_client *c, const char *name)
 mps_err
 mps_ls(mps_client *c, const char *prefix, mps_info **infos, size_t *n)
 {
+	MPS__NEED(c);
+	MPS__NEED(infos);
+	MPS__NEED(n);
 	mps_op    op = {.code = MPS_OP_LIST_CONTAINERS, .name = prefix != NULL ? prefix : "",
 	       .flags = MPS_FLAG_PREFIX};
 	mps__call call;
@@ -66,6 +74,8 @@ mps_ls(mps_client *c, const char *prefix, mps_info **infos, size_t *n)
 mps_err
 mps_info_get(mps_client *c, const char *name, mps_info *info)
 {
+	MPS__NEED(c);
+	MPS__NEED(info);
 	mps_op    op = {.code = MPS_OP_INFO, .name = name};
 	mps__call call;
 	mps_err   e = mps__call_op(c, &op, &call);
@@ -80,6 +90,7 @@ mps_info_get(mps_client *c, const char *name, mps_info *info)
 mps_err
 mps_snapshot(mps_client *c, uint64_t *revision)
 {
+	MPS__NEED(c);
 	mps_op    op = {.code = MPS_OP_SNAPSHOT};
 	mps__call call;
 	mps_err   e = mps__call_op(c, &op, &call);
@@ -91,15 +102,21 @@ mps_snapshot(mps_client *c, uint64_t *revision)
 }
 
 mps_err
-mps_backup(mps_client *c, const char *path)
+mps_backup(mps_client *c, const char *name)
 {
-	mps_op op = {.code = MPS_OP_BACKUP, .value = mps_str(path)};
+	MPS__NEED(c);
+	MPS__NEED(name);
+	mps_op op = {.code = MPS_OP_BACKUP, .value = mps_str(name)};
 	return mps__op_none(c, &op);
 }
 
 mps_err
 mps_register_schema(mps_client *c, const void *data, size_t len, uint32_t flags)
 {
+	MPS__NEED(c);
+	if (len > 0) {
+		MPS__NEED(data);
+	}
 	mps_op op = {.code = MPS_OP_REGISTER_SCHEMA, .data = data, .datalen = len, .flags = flags};
 	return mps__op_none(c, &op);
 }
@@ -107,6 +124,7 @@ mps_register_schema(mps_client *c, const void *data, size_t len, uint32_t flags)
 mps_err
 mps_get_schema(mps_client *c, mps_value *out)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_GET_SCHEMA};
 	return mps__op_value(c, &op, out);
 }
@@ -135,6 +153,8 @@ dump_append(mps_value **arr, size_t *len, Mpstore__Value *const *pv, size_t n)
 mps_err
 mps_dump_get(mps_client *c, const char *name, mps_dump *d)
 {
+	MPS__NEED(c);
+	MPS__NEED(d);
 	mps_op    op = {.code = MPS_OP_DUMP, .name = name};
 	mps__call call;
 	mps_err   e = mps__call_op(c, &op, &call);
@@ -201,6 +221,9 @@ mps_dump_free(mps_dump *d)
 mps_err
 mps_stats(mps_client *c, mps_value **lines, size_t *n)
 {
+	MPS__NEED(c);
+	MPS__NEED(lines);
+	MPS__NEED(n);
 	mps_op op = {.code = MPS_OP_STATS};
 	return mps__op_values(c, &op, lines, n);
 }

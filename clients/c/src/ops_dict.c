@@ -2,11 +2,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard.h"
 #include "mps_int.h"
 
 mps_err
 mps_dict_set(mps_client *c, const char *name, const mps_value *key, const mps_value *v)
 {
+	MPS__NEED(c);
+	MPS__NEED(key);
+	MPS__NEED(v);
 	mps_op op = {.code = MPS_OP_DICT_SET, .name = name, .key = *key, .value = *v,
 	    .send_null = 1};
 	return mps__op_none(c, &op);
@@ -15,6 +19,8 @@ mps_dict_set(mps_client *c, const char *name, const mps_value *key, const mps_va
 mps_err
 mps_dict_get(mps_client *c, const char *name, const mps_value *key, mps_value *out)
 {
+	MPS__NEED(c);
+	MPS__NEED(key);
 	mps_op op = {.code = MPS_OP_DICT_GET, .name = name, .key = *key};
 	return mps__op_value(c, &op, out);
 }
@@ -23,6 +29,9 @@ mps_err
 mps_dict_get_default(mps_client *c, const char *name, const mps_value *key,
     const mps_value *dflt, mps_value *out)
 {
+	MPS__NEED(c);
+	MPS__NEED(key);
+	MPS__NEED(dflt);
 	mps_op op = {.code = MPS_OP_DICT_GET, .name = name, .key = *key, .value = *dflt,
 	    .send_null = 1, .flags = MPS_FLAG_HAS_DEFAULT};
 	return mps__op_value(c, &op, out);
@@ -31,6 +40,8 @@ mps_dict_get_default(mps_client *c, const char *name, const mps_value *key,
 mps_err
 mps_dict_del(mps_client *c, const char *name, const mps_value *key)
 {
+	MPS__NEED(c);
+	MPS__NEED(key);
 	mps_op op = {.code = MPS_OP_DICT_DEL, .name = name, .key = *key};
 	return mps__op_none(c, &op);
 }
@@ -38,6 +49,8 @@ mps_dict_del(mps_client *c, const char *name, const mps_value *key)
 mps_err
 mps_dict_contains(mps_client *c, const char *name, const mps_value *key, int *yes)
 {
+	MPS__NEED(c);
+	MPS__NEED(key);
 	mps_op op = {.code = MPS_OP_DICT_CONTAINS, .name = name, .key = *key};
 	return mps__op_flag(c, &op, yes);
 }
@@ -45,6 +58,7 @@ mps_dict_contains(mps_client *c, const char *name, const mps_value *key, int *ye
 mps_err
 mps_dict_len(mps_client *c, const char *name, int64_t *len)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_DICT_LEN, .name = name};
 	return mps__op_count(c, &op, len);
 }
@@ -53,6 +67,8 @@ mps_err
 mps_dict_page(mps_client *c, const char *name, mps_opcode what, int64_t cursor, int64_t page,
     mps_value **keys, mps_value **vals, size_t *n, int64_t *next)
 {
+	MPS__NEED(c);
+	MPS__NEED(n);
 	mps_op    op = {.code = what, .name = name, .index = cursor, .count = page};
 	mps__call call;
 	mps_err   e = mps__call_op(c, &op, &call);
@@ -157,18 +173,28 @@ dict_all(mps_client *c, const char *name, mps_opcode what, mps_value **keys, mps
 mps_err
 mps_dict_keys(mps_client *c, const char *name, mps_value **keys, size_t *n)
 {
+	MPS__NEED(c);
+	MPS__NEED(keys);
+	MPS__NEED(n);
 	return dict_all(c, name, MPS_OP_DICT_KEYS, keys, NULL, n);
 }
 
 mps_err
 mps_dict_values(mps_client *c, const char *name, mps_value **vals, size_t *n)
 {
+	MPS__NEED(c);
+	MPS__NEED(vals);
+	MPS__NEED(n);
 	return dict_all(c, name, MPS_OP_DICT_VALUES, NULL, vals, n);
 }
 
 mps_err
 mps_dict_items(mps_client *c, const char *name, mps_value **keys, mps_value **vals, size_t *n)
 {
+	MPS__NEED(c);
+	MPS__NEED(keys);
+	MPS__NEED(vals);
+	MPS__NEED(n);
 	return dict_all(c, name, MPS_OP_DICT_ITEMS, keys, vals, n);
 }
 
@@ -176,6 +202,11 @@ mps_err
 mps_dict_update(mps_client *c, const char *name, const mps_value *keys, const mps_value *vals,
     size_t n)
 {
+	MPS__NEED(c);
+	if (n > 0) {
+		MPS__NEED(keys);
+		MPS__NEED(vals);
+	}
 	mps_op op = {.code = MPS_OP_DICT_UPDATE, .name = name, .keys = keys, .nkeys = n,
 	    .values = vals, .nvalues = n};
 	return mps__op_none(c, &op);
@@ -185,6 +216,9 @@ mps_err
 mps_dict_setdefault(mps_client *c, const char *name, const mps_value *key, const mps_value *dflt,
     mps_value *out)
 {
+	MPS__NEED(c);
+	MPS__NEED(key);
+	MPS__NEED(dflt);
 	mps_op op = {.code = MPS_OP_DICT_SETDEFAULT, .name = name, .key = *key, .value = *dflt,
 	    .send_null = 1};
 	return mps__op_value(c, &op, out);
@@ -194,6 +228,8 @@ mps_err
 mps_dict_pop(mps_client *c, const char *name, const mps_value *key, const mps_value *dflt,
     mps_value *out)
 {
+	MPS__NEED(c);
+	MPS__NEED(key);
 	mps_op op = {.code = MPS_OP_DICT_POP, .name = name, .key = *key};
 	if (dflt != NULL) {
 		op.value     = *dflt;
@@ -206,6 +242,7 @@ mps_dict_pop(mps_client *c, const char *name, const mps_value *key, const mps_va
 mps_err
 mps_dict_clear(mps_client *c, const char *name)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_DICT_CLEAR, .name = name};
 	return mps__op_none(c, &op);
 }
@@ -213,6 +250,9 @@ mps_dict_clear(mps_client *c, const char *name)
 mps_err
 mps_ns_set(mps_client *c, const char *name, const char *attr, const mps_value *v)
 {
+	MPS__NEED(c);
+	MPS__NEED(attr);
+	MPS__NEED(v);
 	mps_value k = mps_str(attr);
 	return mps_dict_set(c, name, &k, v);
 }
@@ -220,6 +260,8 @@ mps_ns_set(mps_client *c, const char *name, const char *attr, const mps_value *v
 mps_err
 mps_ns_get(mps_client *c, const char *name, const char *attr, mps_value *out)
 {
+	MPS__NEED(c);
+	MPS__NEED(attr);
 	mps_value k = mps_str(attr);
 	return mps_dict_get(c, name, &k, out);
 }
@@ -227,6 +269,8 @@ mps_ns_get(mps_client *c, const char *name, const char *attr, mps_value *out)
 mps_err
 mps_ns_del(mps_client *c, const char *name, const char *attr)
 {
+	MPS__NEED(c);
+	MPS__NEED(attr);
 	mps_value k = mps_str(attr);
 	return mps_dict_del(c, name, &k);
 }
@@ -234,5 +278,9 @@ mps_ns_del(mps_client *c, const char *name, const char *attr)
 mps_err
 mps_ns_items(mps_client *c, const char *name, mps_value **keys, mps_value **vals, size_t *n)
 {
+	MPS__NEED(c);
+	MPS__NEED(keys);
+	MPS__NEED(vals);
+	MPS__NEED(n);
 	return mps_dict_items(c, name, keys, vals, n);
 }

@@ -1,4 +1,5 @@
 /* ops_sync.c - queue, lock, rlock, semaphore, event, condition, barrier. */
+#include "guard.h"
 #include "mps_int.h"
 
 /* ---- queue ---- */
@@ -7,6 +8,8 @@ mps_err
 mps_queue_put(mps_client *c, const char *name, const mps_value *v, int64_t timeout_ms,
     int64_t *qsize)
 {
+	MPS__NEED(c);
+	MPS__NEED(v);
 	mps_op op = {.code = MPS_OP_QUEUE_PUT, .name = name, .value = *v, .send_null = 1,
 	    .timeout_ms = timeout_ms};
 	return mps__op_count(c, &op, qsize);
@@ -15,6 +18,7 @@ mps_queue_put(mps_client *c, const char *name, const mps_value *v, int64_t timeo
 mps_err
 mps_queue_get(mps_client *c, const char *name, int64_t timeout_ms, mps_value *out)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_QUEUE_GET, .name = name, .timeout_ms = timeout_ms};
 	return mps__op_value(c, &op, out);
 }
@@ -22,6 +26,7 @@ mps_queue_get(mps_client *c, const char *name, int64_t timeout_ms, mps_value *ou
 mps_err
 mps_queue_size(mps_client *c, const char *name, int64_t *size)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_QUEUE_SIZE, .name = name};
 	return mps__op_count(c, &op, size);
 }
@@ -29,6 +34,7 @@ mps_queue_size(mps_client *c, const char *name, int64_t *size)
 mps_err
 mps_queue_empty(mps_client *c, const char *name, int *yes)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_QUEUE_EMPTY, .name = name};
 	return mps__op_flag(c, &op, yes);
 }
@@ -36,6 +42,7 @@ mps_queue_empty(mps_client *c, const char *name, int *yes)
 mps_err
 mps_queue_full(mps_client *c, const char *name, int *yes)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_QUEUE_FULL, .name = name};
 	return mps__op_flag(c, &op, yes);
 }
@@ -43,6 +50,7 @@ mps_queue_full(mps_client *c, const char *name, int *yes)
 mps_err
 mps_queue_task_done(mps_client *c, const char *name)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_QUEUE_TASK_DONE, .name = name};
 	return mps__op_none(c, &op);
 }
@@ -50,6 +58,7 @@ mps_queue_task_done(mps_client *c, const char *name)
 mps_err
 mps_queue_join(mps_client *c, const char *name, int64_t timeout_ms)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_QUEUE_JOIN, .name = name, .timeout_ms = timeout_ms};
 	return mps__op_none(c, &op);
 }
@@ -60,6 +69,7 @@ mps_err
 mps_rlock_acquire(mps_client *c, const char *name, int64_t timeout_ms, uint64_t *token,
     int64_t *depth)
 {
+	MPS__NEED(c);
 	mps_op    op = {.code = MPS_OP_LOCK_ACQUIRE, .name = name, .timeout_ms = timeout_ms};
 	mps__call call;
 	mps_err   e = mps__call_op(c, &op, &call);
@@ -82,19 +92,34 @@ mps_rlock_acquire(mps_client *c, const char *name, int64_t timeout_ms, uint64_t 
 mps_err
 mps_lock_acquire(mps_client *c, const char *name, int64_t timeout_ms, uint64_t *token)
 {
+	MPS__NEED(c);
 	return mps_rlock_acquire(c, name, timeout_ms, token, NULL);
 }
 
 mps_err
 mps_lock_release(mps_client *c, const char *name)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_LOCK_RELEASE, .name = name};
+	return mps__op_none(c, &op);
+}
+
+mps_err
+mps_lock_release_token(mps_client *c, const char *name, uint64_t token)
+{
+	MPS__NEED(c);
+	if (token == 0 || token > (uint64_t) INT64_MAX) {
+		return mps__fail(MPS_ERR_INVALID, "%s: no such fencing token: %llu", __func__,
+		    (unsigned long long) token);
+	}
+	mps_op op = {.code = MPS_OP_LOCK_RELEASE_TOKEN, .name = name, .count = (int64_t) token};
 	return mps__op_none(c, &op);
 }
 
 mps_err
 mps_lock_locked(mps_client *c, const char *name, int *locked, uint64_t *token)
 {
+	MPS__NEED(c);
 	mps_op    op = {.code = MPS_OP_LOCK_LOCKED, .name = name};
 	mps__call call;
 	mps_err   e = mps__call_op(c, &op, &call);
@@ -113,12 +138,14 @@ mps_lock_locked(mps_client *c, const char *name, int *locked, uint64_t *token)
 mps_err
 mps_cond_acquire(mps_client *c, const char *name, int64_t timeout_ms, uint64_t *token)
 {
+	MPS__NEED(c);
 	return mps_rlock_acquire(c, name, timeout_ms, token, NULL);
 }
 
 mps_err
 mps_cond_release(mps_client *c, const char *name)
 {
+	MPS__NEED(c);
 	return mps_lock_release(c, name);
 }
 
@@ -127,6 +154,7 @@ mps_cond_release(mps_client *c, const char *name)
 mps_err
 mps_sem_acquire(mps_client *c, const char *name, int64_t timeout_ms, int64_t *value)
 {
+	MPS__NEED(c);
 	mps_op    op = {.code = MPS_OP_SEM_ACQUIRE, .name = name, .timeout_ms = timeout_ms};
 	mps__call call;
 	mps_err   e = mps__call_op(c, &op, &call);
@@ -143,6 +171,7 @@ mps_sem_acquire(mps_client *c, const char *name, int64_t timeout_ms, int64_t *va
 mps_err
 mps_sem_release(mps_client *c, const char *name, int64_t *value)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_SEM_RELEASE, .name = name};
 	return mps__op_count(c, &op, value);
 }
@@ -150,6 +179,7 @@ mps_sem_release(mps_client *c, const char *name, int64_t *value)
 mps_err
 mps_sem_value(mps_client *c, const char *name, int64_t *value)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_SEM_VALUE, .name = name};
 	return mps__op_count(c, &op, value);
 }
@@ -159,6 +189,7 @@ mps_sem_value(mps_client *c, const char *name, int64_t *value)
 mps_err
 mps_event_set(mps_client *c, const char *name)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_EVENT_SET, .name = name};
 	return mps__op_none(c, &op);
 }
@@ -166,6 +197,7 @@ mps_event_set(mps_client *c, const char *name)
 mps_err
 mps_event_clear(mps_client *c, const char *name)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_EVENT_CLEAR, .name = name};
 	return mps__op_none(c, &op);
 }
@@ -173,6 +205,7 @@ mps_event_clear(mps_client *c, const char *name)
 mps_err
 mps_event_is_set(mps_client *c, const char *name, int *is_set)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_EVENT_IS_SET, .name = name};
 	return mps__op_flag(c, &op, is_set);
 }
@@ -180,6 +213,7 @@ mps_event_is_set(mps_client *c, const char *name, int *is_set)
 mps_err
 mps_event_wait(mps_client *c, const char *name, int64_t timeout_ms, int *is_set)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_EVENT_WAIT, .name = name, .timeout_ms = timeout_ms};
 	return mps__op_flag(c, &op, is_set);
 }
@@ -189,6 +223,7 @@ mps_event_wait(mps_client *c, const char *name, int64_t timeout_ms, int *is_set)
 mps_err
 mps_cond_wait(mps_client *c, const char *name, int64_t timeout_ms, int *notified)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_COND_WAIT, .name = name, .timeout_ms = timeout_ms};
 	return mps__op_flag(c, &op, notified);
 }
@@ -196,6 +231,7 @@ mps_cond_wait(mps_client *c, const char *name, int64_t timeout_ms, int *notified
 mps_err
 mps_cond_notify(mps_client *c, const char *name, int64_t n, int64_t *woken)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_COND_NOTIFY, .name = name, .count = n};
 	return mps__op_count(c, &op, woken);
 }
@@ -203,6 +239,7 @@ mps_cond_notify(mps_client *c, const char *name, int64_t n, int64_t *woken)
 mps_err
 mps_cond_notify_all(mps_client *c, const char *name, int64_t *woken)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_COND_NOTIFY_ALL, .name = name};
 	return mps__op_count(c, &op, woken);
 }
@@ -212,6 +249,7 @@ mps_cond_notify_all(mps_client *c, const char *name, int64_t *woken)
 mps_err
 mps_barrier_wait(mps_client *c, const char *name, int64_t timeout_ms, int64_t *index)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_BARRIER_WAIT, .name = name, .timeout_ms = timeout_ms};
 	return mps__op_count(c, &op, index);
 }
@@ -219,6 +257,7 @@ mps_barrier_wait(mps_client *c, const char *name, int64_t timeout_ms, int64_t *i
 mps_err
 mps_barrier_abort(mps_client *c, const char *name)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_BARRIER_ABORT, .name = name};
 	return mps__op_none(c, &op);
 }
@@ -226,6 +265,7 @@ mps_barrier_abort(mps_client *c, const char *name)
 mps_err
 mps_barrier_reset(mps_client *c, const char *name)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_BARRIER_RESET, .name = name};
 	return mps__op_none(c, &op);
 }
@@ -234,6 +274,7 @@ mps_err
 mps_barrier_info(mps_client *c, const char *name, int64_t *parties, int64_t *n_waiting,
     int *broken)
 {
+	MPS__NEED(c);
 	mps_op    op = {.code = MPS_OP_BARRIER_INFO, .name = name};
 	mps__call call;
 	mps_err   e = mps__call_op(c, &op, &call);

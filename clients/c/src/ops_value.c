@@ -1,9 +1,11 @@
 /* ops_value.c - value / counter ops. */
+#include "guard.h"
 #include "mps_int.h"
 
 mps_err
 mps_value_get(mps_client *c, const char *name, mps_value *out)
 {
+	MPS__NEED(c);
 	mps_op op = {.code = MPS_OP_VALUE_GET, .name = name};
 	return mps__op_value(c, &op, out);
 }
@@ -11,6 +13,8 @@ mps_value_get(mps_client *c, const char *name, mps_value *out)
 mps_err
 mps_value_set(mps_client *c, const char *name, const mps_value *v)
 {
+	MPS__NEED(c);
+	MPS__NEED(v);
 	mps_op op = {.code = MPS_OP_VALUE_SET, .name = name, .value = *v, .send_null = 1};
 	return mps__op_none(c, &op);
 }
@@ -18,6 +22,8 @@ mps_value_set(mps_client *c, const char *name, const mps_value *v)
 mps_err
 mps_value_add(mps_client *c, const char *name, const mps_value *delta, mps_value *out)
 {
+	MPS__NEED(c);
+	MPS__NEED(delta);
 	mps_op op = {.code = MPS_OP_VALUE_ADD, .name = name, .value = *delta, .send_null = 1};
 	return mps__op_value(c, &op, out);
 }
@@ -26,6 +32,9 @@ mps_err
 mps_value_cas(mps_client *c, const char *name, const mps_value *expected, const mps_value *v,
     int *swapped, mps_value *current)
 {
+	MPS__NEED(c);
+	MPS__NEED(expected);
+	MPS__NEED(v);
 	mps_op op = {.code = MPS_OP_VALUE_CAS, .name = name, .value = *v, .expected = *expected,
 	    .send_null = 1};
 	mps__call call;
@@ -48,6 +57,7 @@ mps_value_cas(mps_client *c, const char *name, const mps_value *expected, const 
 mps_err
 mps_counter_add(mps_client *c, const char *name, int64_t delta, int64_t *newval)
 {
+	MPS__NEED(c);
 	mps_op    op = {.code = MPS_OP_VALUE_ADD, .name = name, .value = mps_int(delta)};
 	mps__call call;
 	mps_err   e = mps__call_op(c, &op, &call);
@@ -63,6 +73,8 @@ mps_counter_add(mps_client *c, const char *name, int64_t delta, int64_t *newval)
 mps_err
 mps_counter_get(mps_client *c, const char *name, int64_t *val)
 {
+	MPS__NEED(c);
+	MPS__NEED(val);
 	mps_op    op = {.code = MPS_OP_VALUE_GET, .name = name};
 	mps__call call;
 	mps_err   e = mps__call_op(c, &op, &call);
@@ -84,6 +96,7 @@ mps_counter_get(mps_client *c, const char *name, int64_t *val)
 mps_err
 mps_value_add_double(mps_client *c, const char *name, double delta, double *newval)
 {
+	MPS__NEED(c);
 	mps_op    op = {.code = MPS_OP_VALUE_ADD, .name = name, .value = mps_double(delta)};
 	mps__call call;
 	mps_err   e = mps__call_op(c, &op, &call);

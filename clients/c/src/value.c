@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "guard.h"
 #include "mps_int.h"
 
 mps_value
@@ -73,6 +74,11 @@ has_data(mps_vtype t)
 mps_err
 mps_value_dup(mps_value *dst, const mps_value *src)
 {
+	MPS__NEED(dst);
+	if (src == NULL) {
+		*dst = mps_null();
+	}
+	MPS__NEED(src);
 	*dst = *src;
 	if (has_data(src->type)) {
 		char *p = malloc(src->u.s.len + 1);
@@ -116,6 +122,9 @@ mps_values_free(mps_value *v, size_t n)
 int
 mps_value_equal(const mps_value *a, const mps_value *b)
 {
+	if (a == NULL || b == NULL) {
+		return a == b;
+	}
 	if (a->type != b->type) {
 		return 0;
 	}
@@ -350,6 +359,9 @@ mps_elem_type_name(int type)
 int
 mps_kind_parse(const char *name)
 {
+	if (name == NULL) {
+		return -1;
+	}
 	if (strcmp(name, "counter") == 0) {
 		return MPS_KIND_VALUE;
 	}
@@ -367,6 +379,9 @@ mps_kind_parse(const char *name)
 int
 mps_elem_type_parse(const char *name)
 {
+	if (name == NULL) {
+		return -1;
+	}
 	if (strcmp(name, "int") == 0) {
 		return MPS_TYPE_INT64;
 	}

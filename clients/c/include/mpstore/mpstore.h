@@ -185,9 +185,10 @@ MPS_API int mps_value_equal(const mps_value *a, const mps_value *b);
 /*
  * JSON. mps_value_to_json returns a malloc'd, NUL-terminated JSON text of v
  * (caller frees with free()): null, true, 42, 1.5, "text". Bytes print as
- * {"$bytes":"<base64>"}, messages as {"$message":"<base64>"}; doubles keep a
- * decimal point or exponent so they read back as doubles. NULL when out of
- * memory.
+ * {"$bytes":"<base64>"}, messages as {"$message":"<base64>"}; doubles print
+ * as Python's repr and json.dumps print them (shortest round-trip digits,
+ * 1000.0, 0.0001, 1e+16, 1.5e-05), so they read back as doubles. NULL when
+ * out of memory or v is NULL.
  *
  * mps_value_from_json parses one JSON scalar (or one of the two objects
  * above) into *out (owned by the caller). Returns MPS_ERR_INVALID when text
@@ -210,17 +211,55 @@ typedef struct mps_client mps_client;
  * Connect to the daemon at url (NULL: $MPSTORE_URL, then MPS_DEFAULT_URL)
  * and greet it (OP_HELLO). timeout_ms (> 0) bounds the connection and every
  * later non-blocking request (<= 0: 5000 ms). On success *out is a new
- * handle to release with mps_close.
+ * handle to release with mps_close. mps_open is mps_open_with with options
+ * from the environment: $MPSTORE_AUTH_KEY (the auth key, as mps_open_auth
+ * would send it; see docs/security.md), $MPSTORE_TLS_CA,
+ * $MPSTORE_TLS_SERVER_NAME, $MPSTORE_TLS_CERT, $MPSTORE_TLS_KEY and
+ * $MPSTORE_CLIENT_NAME (see mps_open_opts).
  *
- * Each handle has one nng REQ socket, a random 64-bit client id (the
- * daemon's session: locks and semaphore units the handle takes belong to
- * it) and a keepalive that pings the daemon every lease/3 while the handle
- * is open, so that what the session holds is released only when the process
- * dies or closes.
+ * On failure *out is NULL: check the result. Every op function refuses a
+ * NULL handle (and NULL for a pointer it needs) with MPS_ERR_INVALID and a
+ * message naming the call, instead of crashing.
  *
- * Thread-safety: a handle may be used by any number of threads at once;
- * each request has its own nng context, so a blocked call (queue get, lock
- * acquire) does not hold up other threads' calls.
+ * Transport. For ipc:// (a Unix socket path) and tcp://host:port (IPv4 or
+ * IPv6, TCP_NODELAY) the library speaks nng's SP protocol itself (REQ0
+ * with a REP0 peer, docs/protocol.md section 16) on one socket per
+ * handle, and refuses a peer that is not an SP REP0 socket
+ * (MPS_ERR_PROTOCOL). A synchronous call is one write and one read by the
+ * calling thread: no thread of the library's is on the request path.
+ * Requests carry a 32-bit id and replies are matched by it, so many
+ * requests may be in flight on the connection and the daemon may answer
+ * them in any order. tls+tcp:// goes through nng's REQ socket and TLS
+ * (mps_open_opts' TLS fields).
+ *
+ * Each handle has a random 64-bit client id (the daemon's session: locks
+ * and semaphore units the handle takes belong to it) and a keepalive thread
+ * that pings the daemon every lease/3 while the handle is open, so that
+ * what the session holds is released only when the process dies or
+ * closes.
+ *
+ * Timeouts: a request waits for its answer the handle's timeout_ms, plus,
+ * for a blocking op (queue get/put/join, lock, semaphore, event, condition
+ * and barrier waits), the op's own timeout_ms and a 2 s margin; a blocking
+ * op with a negative timeout waits for ever. A request given up is
+ * forgotten: its late answer is dropped. MPS_ERR_TIMEOUT when the daemon
+ * did not answer in time, MPS_ERR_CONNECT (or MPS_ERR_PROTOCOL) when there
+ * was no usable connection to it all that time.
+ *
+ * Reconnecting: when the connection drops (the daemon restarted, was
+ * killed, or the network failed) the library reconnects (at once, then
+ * with a backoff from 10 ms to 1 s, within the waiting requests' time) and
+ * sends every request still waiting again, byte for byte, as nng's REQ
+ * does: the daemon answers a repeated write with its first answer instead
+ * of applying it twice (docs/protocol.md section 3). The session, and what
+ * it held, ended with the old connection.
+ *
+ * Thread-safety: a handle may be used by any number of threads at once.
+ * They share its one connection: one waiting thread reads and hands the
+ * others their replies, so a blocked call (queue get, lock acquire) does
+ * not hold up other threads' calls. Asynchronous batches
+ * (mps_batch_submit) are completed by a reader thread the handle starts
+ * with the first of them.
  *
  * Coalescing: single-op calls made by several threads at the same time on
  * one handle share requests. A call with nothing in flight goes out at once,
@@ -233,32 +272,40 @@ typedef struct mps_client mps_client;
  * (docs/performance.md). MPSTORE_COALESCE=0 in the environment at
  * mps_open turns it off for that handle.
  *
- * fork(): nng 1.5.2 is not fork-safe. A child must not use a handle opened
- * by its parent; it opens its own with mps_open. Moreover, once a process
- * has opened a handle, nng cannot run at all in its forked children: there
- * mps_open fails with MPS_ERR_INVALID (instead of nng's abort) and
- * mps_close of an inherited handle does nothing. So fork the workers before
- * the parent's first mps_open, or exec a program in the child (spawn).
+ * fork(): an ipc:// or tcp:// handle may be used in a child process: at
+ * its first request there it opens the child's own connection and session
+ * (a new client id, hello, its own keepalive thread), and never touches
+ * the parent's connection (the child closes its copy of the socket, never
+ * shuts it down). The parent's handle keeps working. Locks, semaphore
+ * units and sessions are per process: a lock the child takes is the
+ * child's, released when it releases it or exits. What was in flight at
+ * the fork stays the parent's (an inherited batch in flight is idle in the
+ * child; its callback never runs there). Watches: see mps_watch. A
+ * tls+tcp:// handle is NOT fork-safe (nng aborts in a child of a process
+ * that used it): in a child its calls fail with MPS_ERR_INVALID, and no new
+ * tls+tcp:// handle can be opened there; mps_close only frees the child's
+ * copy.
  *
- * Auth: when $MPSTORE_AUTH_KEY is set and not empty, mps_open sends it as
- * the auth key (as mps_open_auth would); see docs/security.md.
- *
- * Errors: MPS_ERR_CONNECT (bad URL, daemon unreachable within timeout),
- * MPS_ERR_VERSION, MPS_ERR_AUTH, MPS_ERR_NOMEM, MPS_ERR_PROTOCOL.
+ * Errors: MPS_ERR_CONNECT (bad URL, daemon unreachable within timeout, TLS
+ * refused), MPS_ERR_PROTOCOL (not an mpstore daemon), MPS_ERR_VERSION,
+ * MPS_ERR_AUTH, MPS_ERR_NOMEM.
  */
 MPS_API mps_err mps_open(mps_client **out, const char *url, int timeout_ms);
 
 /*
  * Close the handle: stops the keepalive, aborts asynchronous requests in
- * flight (their callbacks get MPS_ERR_CLOSED) and frees it. No other thread
- * may be inside a synchronous call on c. The session's
- * grants are released by the daemon when its lease runs out or the
- * connection closes. c may be NULL. No call may use c after this returns;
- * batches bound to c must still be freed with mps_batch_free.
+ * flight (their callbacks get MPS_ERR_CLOSED, on the handle's reader
+ * thread), closes the connection and frees it. No other thread may be
+ * inside a synchronous call on c. The daemon releases the session's
+ * grants as the connection closes. c may be NULL. No call may use c after
+ * this returns; batches bound to c must still be freed with
+ * mps_batch_free. In a forked child that never used c, this frees the
+ * child's copy only.
  */
 MPS_API void mps_close(mps_client *c);
 
-/* What the daemon said in reply to OP_HELLO. Strings owned by the handle. */
+/* What the daemon said in reply to OP_HELLO. Strings owned by the handle.
+ * mps_server(NULL) is NULL. */
 typedef struct mps_server_info {
 	const char *version;          /* daemon version string */
 	int64_t     protocol_version; /* protocol version of the daemon */
@@ -269,9 +316,44 @@ typedef struct mps_server_info {
 } mps_server_info;
 MPS_API const mps_server_info *mps_server(const mps_client *c);
 
-/* mps_open with an auth key sent with every request (copied). */
+/* mps_open with an auth key sent with every request (copied); the other
+ * options come from the environment as for mps_open. */
 MPS_API mps_err mps_open_auth(mps_client **out, const char *url, int timeout_ms,
                               const void *key, size_t keylen);
+
+/* Options of mps_open_with; zero-initialise, then set what applies.
+ * Everything is copied: the caller may free it once the call returns. */
+typedef struct mps_open_opts {
+	const char *url;          /* NULL: $MPSTORE_URL, then MPS_DEFAULT_URL */
+	int         timeout_ms;   /* <= 0: 5000 (see mps_open) */
+	const void *auth_key;     /* NULL: none; sent with every request */
+	size_t      auth_key_len;
+	/* A name for this client (mps_client_name), sent in OP_HELLO: the
+	 * daemon shows it in `mpstore clients` and monitor. NULL:
+	 * $MPSTORE_CLIENT_NAME, else the program's name. */
+	const char *client_name;
+	/* tls+tcp:// only (ignored otherwise). The server's certificate is
+	 * always verified: tls_ca_file is the PEM file of the CA(s) to trust
+	 * (without one every server is refused). tls_server_name is the name
+	 * its certificate must carry; NULL: the URL's host when it is a name
+	 * (with an IP address, only the chain is checked). tls_cert_file
+	 * and tls_key_file are this client's PEM certificate and key for a
+	 * daemon that requires client certificates (key NULL: in the
+	 * certificate's file). */
+	const char *tls_ca_file;
+	const char *tls_server_name;
+	const char *tls_cert_file;
+	const char *tls_key_file;
+} mps_open_opts;
+
+/* Connect with explicit options (nothing is read from the environment but
+ * $MPSTORE_URL when o->url is NULL); otherwise as mps_open. Errors as
+ * mps_open, MPS_ERR_INVALID when out or o is NULL. */
+MPS_API mps_err mps_open_with(mps_client **out, const mps_open_opts *o);
+
+/* The client name given at open (mps_open_opts.client_name or
+ * $MPSTORE_CLIENT_NAME), NULL when none. Owned by the handle. */
+MPS_API const char *mps_client_name(const mps_client *c);
 
 /* Round trip with OP_PING (renews the lease). */
 MPS_API mps_err mps_ping(mps_client *c);
@@ -296,6 +378,10 @@ typedef enum mps_opcode {
 	MPS_OP_CHANGES = 11,
 	MPS_OP_DUMP = 12,
 	MPS_OP_STATS = 13,
+	MPS_OP_AUTH = 14,
+	MPS_OP_CLIENTS = 15,
+	MPS_OP_HOLDERS = 16,
+	MPS_OP_MONITOR = 17,
 	MPS_OP_VALUE_GET = 20,
 	MPS_OP_VALUE_SET = 21,
 	MPS_OP_VALUE_ADD = 22,
@@ -333,6 +419,7 @@ typedef enum mps_opcode {
 	MPS_OP_LOCK_ACQUIRE = 80,
 	MPS_OP_LOCK_RELEASE = 81,
 	MPS_OP_LOCK_LOCKED = 82,
+	MPS_OP_LOCK_RELEASE_TOKEN = 83,
 	MPS_OP_SEM_ACQUIRE = 90,
 	MPS_OP_SEM_RELEASE = 91,
 	MPS_OP_SEM_VALUE = 92,
@@ -355,6 +442,7 @@ typedef enum mps_opcode {
 #define MPS_FLAG_HAS_DEFAULT 4u
 #define MPS_FLAG_PREFIX 8u
 #define MPS_FLAG_CREATE_DECLARED 16u
+#define MPS_FLAG_CONTAINERS 32u
 
 /*
  * One operation, as the wire's Op: fields an op does not use are ignored
@@ -433,10 +521,11 @@ typedef struct mps_result {
 /*
  * A batch: ops sent in ONE request and applied by the daemon in order, each
  * with its own result (not atomic as a whole; see transactions). A batch is
- * bound to one client, owns one nng context, one request message and its
- * decoded reply, and is reused: mps_batch_reset clears its ops and results
- * but keeps its memory, so a loop of append/exec/reset does not allocate
- * after warm-up.
+ * bound to one client, owns its request buffer and its decoded reply, and
+ * is reused: mps_batch_reset clears its ops and results but keeps its
+ * memory, so a loop of append/exec/reset allocates little after warm-up.
+ * Every mps_batch_* function refuses a NULL batch (MPS_ERR_INVALID, or 0 /
+ * nothing for those that return no error).
  *
  * A batch is not thread-safe; use one per thread or per request in flight.
  * Ops appended are copied into the batch (strings and bytes too), so the
@@ -452,23 +541,28 @@ MPS_API mps_err mps_batch_append(mps_batch *b, const mps_op *op);
 MPS_API size_t  mps_batch_len(const mps_batch *b);
 
 /*
- * Send the batch and wait for the reply. Returns MPS_OK when the daemon
- * answered (each op's own status is in its result; see mps_batch_result),
- * or the request-level failure (transport, timeout, malformed, auth ...).
- * The wait allows the largest timeout_ms of its ops plus the client timeout.
+ * Send the batch and wait for the reply, on the calling thread like any
+ * synchronous call. Returns MPS_OK when the daemon answered (each op's own
+ * status is in its result; see mps_batch_result), or the request-level
+ * failure (transport, timeout, malformed, auth ...). The wait allows the
+ * client timeout, plus the timeouts of its blocking ops and a margin.
  */
 MPS_API mps_err mps_batch_exec(mps_batch *b);
 
 /*
- * Asynchronous: send the batch and return at once; cb(b, err, arg) is
- * called exactly once when the reply arrives or the request fails (err as
- * mps_batch_exec would return), from one of nng's threads, and must not
- * block for long. Until cb is called the batch must not be touched (except
- * mps_batch_free, which cancels). Inside cb the batch may be read, reset,
- * refilled and submitted again (the usual pipelining loop). Any number of
- * batches of one client may be in flight at once; each uses its own nng
- * context. Returns an error (and does not call cb) if the request could not
- * be started.
+ * Asynchronous: send the batch and return at once; cb(b, err, arg) (cb may
+ * be NULL: then wait with mps_batch_wait) is called exactly once when the
+ * reply arrives or the request fails (err as mps_batch_exec would
+ * return), on the handle's reader thread (for a tls+tcp:// handle, on one
+ * of nng's threads), one callback at a time, and must not block for long:
+ * other batches' callbacks wait. The reader thread is started by the
+ * handle's first mps_batch_submit and ends with mps_close. Until cb is
+ * called the batch must not be touched (except mps_batch_free from
+ * another thread, which cancels). Inside cb the batch may be read, reset,
+ * refilled and submitted again (the usual pipelining loop), and
+ * synchronous calls may be made, but not mps_batch_free of this batch.
+ * Any number of batches of one client may be in flight at once. Returns
+ * an error (and does not call cb) if the request could not be started.
  */
 typedef void (*mps_batch_cb)(mps_batch *b, mps_err err, void *arg);
 MPS_API mps_err mps_batch_submit(mps_batch *b, mps_batch_cb cb, void *arg);
@@ -556,8 +650,11 @@ MPS_API void    mps_infos_free(mps_info *infos, size_t n);
 
 /* Snapshot now (and compact the log); *revision (may be NULL) gets its revision. */
 MPS_API mps_err mps_snapshot(mps_client *c, uint64_t *revision);
-/* Online backup of the database to path (a path on the daemon's host). */
-MPS_API mps_err mps_backup(mps_client *c, const char *path);
+/* Online backup of the database to a new file `name` in the daemon's
+ * --backup-dir (a file name, not a path: no '/', not starting with '.').
+ * MPS_ERR_INVALID when the daemon has no --backup-dir or the name is not a
+ * file name; MPS_ERR_EXISTS when the file exists (never overwritten). */
+MPS_API mps_err mps_backup(mps_client *c, const char *name);
 /* Register a FileDescriptorSet; flags MPS_FLAG_CREATE_DECLARED creates the
  * containers it declares. */
 MPS_API mps_err mps_register_schema(mps_client *c, const void *data, size_t len, uint32_t flags);
@@ -584,6 +681,75 @@ MPS_API void    mps_dump_free(mps_dump *d);
 
 /* Daemon statistics as "key=value" strings (caller frees with mps_values_free). */
 MPS_API mps_err mps_stats(mps_client *c, mps_value **lines, size_t *n);
+
+/* ------------------------------------------------------------------------ */
+/* Operators: what the daemon is doing (docs/operations.md)                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * One line of OP_STATS by sections (`mpstore info`): its section
+ * ("server", "clients", "memory", "persistence", "watch", "limits"), key
+ * and value. mps_daemon_info gives the lines of one section (NULL or "":
+ * all); with mem non-NULL also every container's memory, largest first.
+ * Each array is one allocation (strings inside): free it with free().
+ * MPS_ERR_INVALID for an unknown section.
+ */
+typedef struct mps_stat {
+	const char *section, *key, *value;
+} mps_stat;
+typedef struct mps_memory {
+	const char *name;
+	mps_kind    kind;
+	int64_t     bytes; /* approximate */
+} mps_memory;
+MPS_API mps_err mps_daemon_info(mps_client *c, const char *section, mps_stat **stats, size_t *n,
+                                mps_memory **mem, size_t *nmem);
+
+/*
+ * A connection, or a session holding or waiting on a container (the
+ * protocol's Party). Strings are never NULL ("" when unknown). Fields a
+ * use does not set are 0.
+ */
+typedef struct mps_party {
+	uint32_t    conn;         /* connection id (mpstore clients' id); 0: none now */
+	uint64_t    client_id;    /* the session */
+	const char *name;         /* what the client said in its hello */
+	int64_t     pid;          /* its pid (hello, else the ipc peer's); 0 unknown */
+	int64_t     peer_pid;     /* the ipc peer's pid from the socket */
+	const char *addr;         /* peer address */
+	int64_t     age_ms;       /* connected / holding / waiting for this long */
+	int64_t     idle_ms;      /* connection: since its last request */
+	uint64_t    requests;     /* connection: requests so far */
+	int64_t     parked;       /* connection: requests waiting in blocking ops */
+	uint64_t    token;        /* holder: fencing token */
+	int64_t     count;        /* holder: lock depth or semaphore units */
+	int64_t     timeout_ms;   /* waiter: its op's timeout (< 0 for ever) */
+	int64_t     remaining_ms; /* waiter: until its deadline, -1 none */
+	mps_opcode  op;           /* waiter: the op that waits */
+	const char *container;    /* mps_clients' holds: the container held */
+	mps_kind    kind;         /* ... and its kind */
+} mps_party;
+
+/* Every connection (by id) and what their sessions hold (holds: each with
+ * conn, container, kind, count, token, age_ms). Arrays are one allocation
+ * each (free()); holds may be NULL when not wanted. */
+MPS_API mps_err mps_clients(mps_client *c, mps_party **clients, size_t *n, mps_party **holds,
+                            size_t *nholds);
+/* Who holds name (oldest grant first) and who waits on it (in line
+ * order). Arrays are one allocation each (free()). */
+MPS_API mps_err mps_holders(mps_client *c, const char *name, mps_party **holders, size_t *nh,
+                            mps_party **waiters, size_t *nw);
+
+/*
+ * Follow every request the daemon receives (`mpstore monitor`): lines
+ * from *cursor on (0: from now), waiting up to timeout_ms (at most half
+ * the handle's timeout) for the first. *lines (mps_values_free) holds
+ * them as strings; *cursor moves past them; *lost (may be NULL) counts
+ * lines the daemon no longer had (the caller fell behind). This
+ * connection counts as a monitor while it keeps asking.
+ */
+MPS_API mps_err mps_monitor(mps_client *c, uint64_t *cursor, int64_t timeout_ms, mps_value **lines,
+                            size_t *n, uint64_t *lost);
 
 /* ------------------------------------------------------------------------ */
 /* Value / counter                                                            */
@@ -710,6 +876,13 @@ MPS_API mps_err mps_rlock_acquire(mps_client *c, const char *name, int64_t timeo
                                   uint64_t *token, int64_t *depth);
 /* MPS_ERR_NOT_OWNER when this handle's session does not hold it. */
 MPS_API mps_err mps_lock_release(mps_client *c, const char *name);
+/* Release the grant of lock/rlock `name` whose fencing token is `token`
+ * (all its depth), whichever session holds it: for a holder that lives in
+ * another process (`mpstore acquire` / `mpstore release --token`) or an
+ * operator breaking a stuck lock. MPS_ERR_NOT_OWNER when the lock is free
+ * or held under another token (a later grant is never released by an old
+ * token). */
+MPS_API mps_err mps_lock_release_token(mps_client *c, const char *name, uint64_t token);
 MPS_API mps_err mps_lock_locked(mps_client *c, const char *name, int *locked, uint64_t *token);
 
 /* Semaphore / bounded semaphore. *value (may be NULL) gets the value after.
@@ -840,8 +1013,11 @@ typedef void (*mps_watch_cb)(const mps_watch_event *ev, void *arg);
 /* Options of mps_watch; zero-initialise, then set what applies. */
 typedef struct mps_watch_opts {
 	/* The daemon's PUB address (mpstored --pub). NULL: $MPSTORE_PUB_URL,
-	 * then the address the daemon reported (mps_server()->pub_url), then
-	 * MPS_DEFAULT_PUB_URL. */
+	 * then the address the daemon reported (mps_server()->pub_url). When
+	 * none is known (the daemon publishes nothing: --pub '', or an auth
+	 * key is set) the watch pulls: OP_CHANGES that wait for the next
+	 * change, on the handle's own (authenticated) connection; then
+	 * mps_watch_fd wakes its user every 200 ms to ask. */
 	const char  *pub_url;
 	/* First revision wanted: changes with revision >= from_revision are
 	 * delivered (a resync first when the daemon no longer has them).
@@ -859,7 +1035,11 @@ typedef struct mps_watcher mps_watcher;
  * or "" (or "*") for every container. The watch opens its own SUB socket to
  * the daemon's PUB address and uses c (which must outlive the watch) for
  * the requests that recover missed changes (OP_CHANGES) and full states
- * (OP_DUMP). Delivery guarantee (docs/watch.md): every committed change of
+ * (OP_DUMP). For ipc:// and tcp:// PUB addresses the library speaks SP SUB0
+ * itself (filtering topics as nng's SUB does), so a process that watches
+ * runs no nng and may fork; tls+tcp:// goes through nng's SUB, with c's TLS
+ * options. A dropped subscription is dialled again (backoff 20 ms to 1 s);
+ * what was published meanwhile is recovered like any other loss. Delivery guarantee (docs/watch.md): every committed change of
  * a matching container with revision >= the start is delivered exactly
  * once, in revision order, or a RESYNC says to take a fresh state, after
  * which the same holds again from the resync's revision.
@@ -869,8 +1049,20 @@ typedef struct mps_watcher mps_watcher;
  * opts may be NULL (now, pull, default PUB address). On success *out is a
  * handle to release with mps_unwatch.
  *
- * Errors: MPS_ERR_INVALID (bad name), MPS_ERR_CONNECT (bad PUB URL),
- * MPS_ERR_NOMEM, and the errors of the first request to the daemon.
+ * fork(): a watch belongs to the process that opened it. In a forked
+ * child, a pull watch that no other thread was reading at the fork keeps
+ * working: its next mps_watch_next there subscribes anew on a connection of
+ * the child's own (the parent's is never touched) and recovers what it
+ * missed, through c's own child session. A callback watch, a mirror, or a
+ * pull watch another thread was reading stays the parent's: in the child
+ * it delivers nothing (mps_watch_next: MPS_ERR_INVALID; a mirror's copy
+ * stays readable as it was at the fork), and mps_unwatch /
+ * mps_mirror_close only release the child's copy. A tls+tcp:// watch does
+ * not work in a child.
+ *
+ * Errors: MPS_ERR_INVALID (bad name, NULL c or out), MPS_ERR_CONNECT (bad
+ * PUB URL), MPS_ERR_NOMEM, and the errors of the first request to the
+ * daemon.
  */
 MPS_API mps_err mps_watch(mps_client *c, const char *what, const mps_watch_opts *opts,
                           mps_watcher **out);
@@ -885,10 +1077,16 @@ MPS_API mps_err mps_watch(mps_client *c, const char *what, const mps_watch_opts 
  */
 MPS_API mps_err mps_watch_next(mps_watcher *w, const mps_watch_event **ev, int timeout_ms);
 
-/* A file descriptor that becomes readable when a PUB message is waiting
- * (for poll/epoll in the pull form): call mps_watch_next with timeout 0
- * until it returns MPS_ERR_TIMEOUT, then poll. Also poll with a timeout of
- * at most 500 ms (catch-ups happen inside mps_watch_next). -1 on error. */
+/* A file descriptor for poll/epoll in the pull form: readable whenever
+ * mps_watch_next(w, &ev, 0) has something to do: a PUB message waiting
+ * on the socket, events or a message already queued, or time-based work
+ * (dialling a lost subscription again, retrying a failed catch-up, the
+ * gap check after a silence). It is an epoll descriptor over the SUB
+ * socket and a timer, made at the first call and kept across reconnects
+ * (the same number every call; in a forked child it refers to the child's
+ * own set). Call mps_watch_next with timeout 0 until it returns
+ * MPS_ERR_TIMEOUT, then poll (no poll timeout needed). Owned by the
+ * watch. -1 on error (NULL w, a callback watch). */
 MPS_API int mps_watch_fd(mps_watcher *w);
 
 /* Revision up to which every matching change has been delivered (or
@@ -911,7 +1109,8 @@ typedef struct mps_watch_stats {
 MPS_API void mps_watch_stats_get(mps_watcher *w, mps_watch_stats *st);
 
 /* Stop and free the watch: joins its thread (a running callback finishes
- * first), closes its SUB socket. Not from the watch's own callback. NULL ok. */
+ * first), closes its SUB socket and descriptors. Not from the watch's own
+ * callback. NULL ok. */
 MPS_API void mps_unwatch(mps_watcher *w);
 
 /* ---- mirror: a local read-only copy kept current by a watch ---- */

@@ -1,11 +1,8 @@
 /*
- * wire.c - the hand-written codec of wire.h. Encoders write backwards:
- * a message's fields from the highest number down, so that a nested
- * message's length is known when its tag goes in front of it. Decoders
- * make two passes over a message with repeated message fields: one counts
- * them (and checks the framing), one fills the struct; an Op, the most
- * frequent, is read in one pass, its rare repeated values growing as they
- * come.
+ * wire_dec.c - the decoders of wire.h. They make two passes over a message
+ * with repeated message fields: one counts them (and checks the framing),
+ * one fills the struct; an Op, the most frequent, is read in one pass, its
+ * rare repeated values growing as they come. (Encoders: wire_enc.c.)
  */
 #include "wire.h"
 
@@ -14,334 +11,56 @@
 
 enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
 
-/* ---- buffer ---- */
+/* ---- UTF-8 ---- */
 
-void mpw_init(mpw_buf *b, void *mem, size_t size)
+/* RFC 3629: the shortest form only (no overlong encodings), no surrogates
+ * (U+D800..U+DFFF), nothing above U+10FFFF. */
+int mpw_utf8_valid(const uint8_t *s, size_t n)
 {
-	b->base = mem;
-	b->end = b->p = mem != NULL ? b->base + size : NULL;
-	b->oom = 0;
-	b->heap = 0;
-}
-
-void mpw_fini(mpw_buf *b)
-{
-	if (b->heap)
-		free(b->base);
-	mpw_init(b, NULL, 0);
-}
-
-static size_t room_of(const mpw_buf *b) { return (size_t)((uintptr_t)b->p - (uintptr_t)b->base); }
-
-static int grow(mpw_buf *b, size_t n)
-{
-	size_t used = mpw_len(b);
-	size_t cap = (size_t)((uintptr_t)b->end - (uintptr_t)b->base);
-	size_t ncap = cap ? cap : 256;
-	while (ncap - used < n) {
-		if (ncap > SIZE_MAX / 4) {
-			b->oom = 1;
-			return -1;
+	size_t i = 0;
+	while (i < n) {
+		/* ASCII runs, 8 bytes at a time */
+		while (i + 8 <= n) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (w & 0x8080808080808080ull)
+				break;
+			i += 8;
 		}
-		ncap *= 2;
-	}
-	uint8_t *nb = malloc(ncap);
-	if (nb == NULL) {
-		b->oom = 1;
-		return -1;
-	}
-	if (used > 0)
-		memcpy(nb + ncap - used, b->p, used);
-	if (b->heap)
-		free(b->base);
-	b->heap = 1;
-	b->base = nb;
-	b->end = nb + ncap;
-	b->p = b->end - used;
-	return 0;
-}
-
-static inline int room(mpw_buf *b, size_t n)
-{
-	if (b->oom)
-		return 0;
-	return room_of(b) >= n || grow(b, n) == 0;
-}
-
-static void put_raw(mpw_buf *b, const void *d, size_t n)
-{
-	if (n == 0 || !room(b, n))
-		return;
-	b->p -= n;
-	memcpy(b->p, d, n);
-}
-
-static inline void put_varint(mpw_buf *b, uint64_t v)
-{
-	if (v < 0x80) {
-		if (room(b, 1))
-			*--b->p = (uint8_t)v;
-		return;
-	}
-	uint8_t tmp[10];
-	size_t  n = 0;
-	do {
-		tmp[n++] = (uint8_t)(v | 0x80);
-		v >>= 7;
-	} while (v != 0);
-	tmp[n - 1] &= 0x7f;
-	put_raw(b, tmp, n);
-}
-
-static inline void put_tag(mpw_buf *b, uint32_t f, int wt) { put_varint(b, ((uint64_t)f << 3) | (uint64_t)wt); }
-
-/* ---- encoding: fields (value first, then tag: we write backwards) ---- */
-
-static void f_u64(mpw_buf *b, uint32_t f, uint64_t v)
-{
-	if (v != 0) {
-		put_varint(b, v);
-		put_tag(b, f, WT_VARINT);
-	}
-}
-
-static void f_i64(mpw_buf *b, uint32_t f, int64_t v) { f_u64(b, f, (uint64_t)v); }
-
-/* enums are int32 on the wire: negative ones sign-extend to 10 bytes */
-static void f_enum(mpw_buf *b, uint32_t f, int v) { f_u64(b, f, (uint64_t)(int64_t)v); }
-
-static void f_bool(mpw_buf *b, uint32_t f, protobuf_c_boolean v) { f_u64(b, f, v ? 1 : 0); }
-
-static void put_lenfield(mpw_buf *b, uint32_t f, const void *d, size_t n)
-{
-	put_raw(b, d, n);
-	put_varint(b, n);
-	put_tag(b, f, WT_LEN);
-}
-
-static void f_str(mpw_buf *b, uint32_t f, const char *s)
-{
-	if (s != NULL && s[0] != '\0')
-		put_lenfield(b, f, s, strlen(s));
-}
-
-static void f_bytes(mpw_buf *b, uint32_t f, ProtobufCBinaryData d)
-{
-	if (d.len > 0)
-		put_lenfield(b, f, d.data, d.len);
-}
-
-/* close a nested message begun when the buffer held `mark` bytes */
-static void close_msg(mpw_buf *b, uint32_t f, size_t mark)
-{
-	put_varint(b, mpw_len(b) - mark);
-	put_tag(b, f, WT_LEN);
-}
-
-/* ---- encoding: messages ---- */
-
-static void enc_value(mpw_buf *b, const Mpstore__Value *v)
-{
-	uint64_t bits;
-	uint8_t  le[8];
-	switch (v->v_case) {
-	case MPSTORE__VALUE__V_INT_VALUE:
-		put_varint(b, (uint64_t)v->int_value);
-		put_tag(b, 1, WT_VARINT);
-		break;
-	case MPSTORE__VALUE__V_DOUBLE_VALUE:
-		memcpy(&bits, &v->double_value, 8);
-		for (int i = 0; i < 8; i++)
-			le[i] = (uint8_t)(bits >> (8 * i));
-		put_raw(b, le, 8);
-		put_tag(b, 2, WT_I64);
-		break;
-	case MPSTORE__VALUE__V_BOOL_VALUE:
-		put_varint(b, v->bool_value ? 1 : 0);
-		put_tag(b, 3, WT_VARINT);
-		break;
-	case MPSTORE__VALUE__V_STRING_VALUE:
-		/* as protobuf-c: a oneof string is left out only when unset */
-		if (v->string_value != NULL && v->string_value != protobuf_c_empty_string)
-			put_lenfield(b, 4, v->string_value, strlen(v->string_value));
-		break;
-	case MPSTORE__VALUE__V_BYTES_VALUE:
-		put_lenfield(b, 5, v->bytes_value.data, v->bytes_value.len);
-		break;
-	case MPSTORE__VALUE__V_MESSAGE_VALUE:
-		put_lenfield(b, 6, v->message_value.data, v->message_value.len);
-		break;
-	default: break;
-	}
-}
-
-static void f_value(mpw_buf *b, uint32_t f, const Mpstore__Value *v)
-{
-	if (v == NULL)
-		return;
-	size_t mark = mpw_len(b);
-	enc_value(b, v);
-	close_msg(b, f, mark);
-}
-
-static void f_values(mpw_buf *b, uint32_t f, Mpstore__Value *const *v, size_t n)
-{
-	for (size_t i = n; i-- > 0;)
-		f_value(b, f, v[i]);
-}
-
-static void enc_op(mpw_buf *b, const Mpstore__Op *o)
-{
-	f_u64(b, 18, o->flags);
-	f_bytes(b, 17, o->data);
-	f_u64(b, 16, o->from_revision);
-	f_str(b, 15, o->message_type);
-	f_enum(b, 14, (int)o->key_type);
-	f_enum(b, 13, (int)o->elem_type);
-	f_enum(b, 12, (int)o->kind);
-	f_i64(b, 11, o->count);
-	f_i64(b, 10, o->timeout_ms);
-	f_value(b, 9, o->expected);
-	f_values(b, 8, o->keys, o->n_keys);
-	f_values(b, 7, o->values, o->n_values);
-	f_i64(b, 6, o->stop);
-	f_i64(b, 5, o->index);
-	f_value(b, 4, o->key);
-	f_value(b, 3, o->value);
-	f_str(b, 2, o->name);
-	f_enum(b, 1, (int)o->code);
-}
-
-static void f_ops(mpw_buf *b, uint32_t f, Mpstore__Op *const *v, size_t n)
-{
-	for (size_t i = n; i-- > 0;) {
-		if (v[i] == NULL)
+		if (i >= n)
+			break;
+		uint8_t c = s[i];
+		if (c < 0x80) {
+			i++;
 			continue;
-		size_t mark = mpw_len(b);
-		enc_op(b, v[i]);
-		close_msg(b, f, mark);
+		}
+		size_t  k;
+		uint8_t lo = 0x80, hi = 0xbf; /* range of the second byte */
+		if (c >= 0xc2 && c <= 0xdf)
+			k = 1;
+		else if (c >= 0xe0 && c <= 0xef) {
+			k = 2;
+			if (c == 0xe0)
+				lo = 0xa0; /* overlong */
+			else if (c == 0xed)
+				hi = 0x9f; /* surrogates */
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			k = 3;
+			if (c == 0xf0)
+				lo = 0x90; /* overlong */
+			else if (c == 0xf4)
+				hi = 0x8f; /* above U+10FFFF */
+		} else {
+			return 0; /* 80..c1 (continuation, overlong 2-byte), f5..ff */
+		}
+		if (n - i <= k || s[i + 1] < lo || s[i + 1] > hi)
+			return 0;
+		for (size_t j = 2; j <= k; j++)
+			if ((s[i + j] & 0xc0) != 0x80)
+				return 0;
+		i += k + 1;
 	}
-}
-
-static void enc_compare(mpw_buf *b, const Mpstore__Compare *c)
-{
-	f_value(b, 5, c->value);
-	f_value(b, 4, c->key);
-	f_enum(b, 3, (int)c->op);
-	f_enum(b, 2, (int)c->target);
-	f_str(b, 1, c->name);
-}
-
-static void enc_txn(mpw_buf *b, const Mpstore__Txn *t)
-{
-	f_ops(b, 3, t->failure, t->n_failure);
-	f_ops(b, 2, t->success, t->n_success);
-	for (size_t i = t->n_compare; i-- > 0;) {
-		if (t->compare[i] == NULL)
-			continue;
-		size_t mark = mpw_len(b);
-		enc_compare(b, t->compare[i]);
-		close_msg(b, 1, mark);
-	}
-}
-
-int mpw_request(mpw_buf *b, const Mpstore__Request *m)
-{
-	f_bytes(b, 6, m->auth);
-	if (m->txn != NULL) {
-		size_t mark = mpw_len(b);
-		enc_txn(b, m->txn);
-		close_msg(b, 5, mark);
-	}
-	f_ops(b, 4, m->ops, m->n_ops);
-	f_u64(b, 3, m->client_id);
-	f_u64(b, 2, m->id);
-	f_u64(b, 1, m->version);
-	return b->oom ? -1 : 0;
-}
-
-static void enc_info(mpw_buf *b, const Mpstore__ContainerInfo *c)
-{
-	f_i64(b, 8, c->capacity);
-	f_u64(b, 7, c->revision);
-	f_i64(b, 6, c->length);
-	f_str(b, 5, c->message_type);
-	f_enum(b, 4, (int)c->key_type);
-	f_enum(b, 3, (int)c->elem_type);
-	f_enum(b, 2, (int)c->kind);
-	f_str(b, 1, c->name);
-}
-
-static void f_info(mpw_buf *b, uint32_t f, const Mpstore__ContainerInfo *c)
-{
-	if (c == NULL)
-		return;
-	size_t mark = mpw_len(b);
-	enc_info(b, c);
-	close_msg(b, f, mark);
-}
-
-static void enc_change(mpw_buf *b, const Mpstore__Change *c)
-{
-	f_u64(b, 11, c->prev_revision);
-	f_info(b, 10, c->info);
-	f_values(b, 9, c->values, c->n_values);
-	f_values(b, 8, c->keys, c->n_keys);
-	f_value(b, 7, c->value);
-	f_i64(b, 6, c->count);
-	f_i64(b, 5, c->index);
-	f_enum(b, 4, (int)c->type);
-	f_enum(b, 3, (int)c->kind);
-	f_str(b, 2, c->name);
-	f_u64(b, 1, c->revision);
-}
-
-int mpw_change(mpw_buf *b, const Mpstore__Change *m)
-{
-	enc_change(b, m);
-	return b->oom ? -1 : 0;
-}
-
-static void enc_result(mpw_buf *b, const Mpstore__Result *r)
-{
-	f_info(b, 13, r->info);
-	for (size_t i = r->n_changes; i-- > 0;) {
-		if (r->changes[i] == NULL)
-			continue;
-		size_t mark = mpw_len(b);
-		enc_change(b, r->changes[i]);
-		close_msg(b, 12, mark);
-	}
-	for (size_t i = r->n_containers; i-- > 0;)
-		f_info(b, 11, r->containers[i]);
-	f_i64(b, 10, r->next);
-	f_u64(b, 9, r->token);
-	f_u64(b, 8, r->revision);
-	f_bool(b, 7, r->flag);
-	f_i64(b, 6, r->count);
-	f_values(b, 5, r->keys, r->n_keys);
-	f_values(b, 4, r->values, r->n_values);
-	f_value(b, 3, r->value);
-	f_str(b, 2, r->error);
-	f_enum(b, 1, (int)r->status);
-}
-
-int mpw_response(mpw_buf *b, const Mpstore__Response *m)
-{
-	f_bool(b, 7, m->succeeded);
-	for (size_t i = m->n_results; i-- > 0;) {
-		if (m->results[i] == NULL)
-			continue;
-		size_t mark = mpw_len(b);
-		enc_result(b, m->results[i]);
-		close_msg(b, 6, mark);
-	}
-	f_u64(b, 5, m->revision);
-	f_str(b, 4, m->error);
-	f_enum(b, 3, (int)m->status);
-	f_u64(b, 2, m->id);
-	f_u64(b, 1, m->version);
-	return b->oom ? -1 : 0;
+	return 1;
 }
 
 /* ---- decoding ---- */
@@ -349,6 +68,8 @@ int mpw_response(mpw_buf *b, const Mpstore__Response *m)
 typedef struct rd {
 	const uint8_t      *p, *end;
 	ProtobufCAllocator *al;
+	const char        **why; /* non-NULL: strings are checked (requests), and
+	                            a refusal says why here */
 } rd;
 
 /* one field: its number, wire type and, by type, its value */
@@ -453,7 +174,7 @@ static void *a_alloc(rd *r, size_t n) { return r->al->alloc(r->al->allocator_dat
  * and check its framing. -1: malformed. */
 static int count_fields(const uint8_t *p, const uint8_t *end, size_t cnt[32])
 {
-	rd  r = {p, end, NULL};
+	rd  r = {p, end, NULL, NULL};
 	fld f;
 	int rv;
 	memset(cnt, 0, 32 * sizeof(cnt[0]));
@@ -477,9 +198,27 @@ static void *d_begin(rd *r, const uint8_t *p, size_t len, size_t cnt[32], size_t
 			return -1; \
 	} while (0)
 
+/* proto3 `string` semantics, and C strings: valid UTF-8 and no NUL. */
+static int str_ok(rd *r, const uint8_t *s, size_t n)
+{
+	if (r->why == NULL)
+		return 1;
+	if (memchr(s, 0, n) != NULL) {
+		*r->why = "a string field holds a NUL byte (U+0000), which mpstore does not accept";
+		return 0;
+	}
+	if (!mpw_utf8_valid(s, n)) {
+		*r->why = "a string field is not valid UTF-8 (proto3 strings must be)";
+		return 0;
+	}
+	return 1;
+}
+
 static int d_str(rd *r, const fld *f, char **out)
 {
 	WANT(f, WT_LEN);
+	if (!str_ok(r, f->d, f->len))
+		return -1;
 	char *s = a_alloc(r, f->len + 1);
 	if (s == NULL)
 		return -1;
@@ -508,7 +247,7 @@ static Mpstore__Value *dec_value(rd *r, const uint8_t *p, size_t len)
 	if (v == NULL)
 		return NULL;
 	mpstore__value__init(v);
-	rd  in = {p, p + len, r->al};
+	rd  in = {p, p + len, r->al, r->why};
 	fld f;
 	int rv;
 	while ((rv = next_field(&in, &f)) == 1) {
@@ -614,7 +353,7 @@ static int dec_op_into(rd *r, Mpstore__Op *o, const uint8_t *p, size_t len)
 {
 	size_t vcap = 0, kcap = 0;
 	mpstore__op__init(o);
-	rd  in = {p, p + len, r->al};
+	rd  in = {p, p + len, r->al, r->why};
 	fld f;
 	int rv;
 	while ((rv = next_field(&in, &f)) == 1) {
@@ -681,7 +420,7 @@ static Mpstore__Compare *dec_compare(rd *r, const uint8_t *p, size_t len)
 	if (c == NULL)
 		return NULL;
 	mpstore__compare__init(c);
-	rd  in = {p, p + len, r->al};
+	rd  in = {p, p + len, r->al, r->why};
 	fld f;
 	int rv;
 	uint64_t v;
@@ -710,7 +449,7 @@ static Mpstore__Txn *dec_txn(rd *r, const uint8_t *p, size_t len)
 	if ((cnt[1] && t->compare == NULL) || oparr_init(r, &succ, cnt[2]) != 0 ||
 	    oparr_init(r, &fail, cnt[3]) != 0)
 		return NULL;
-	rd  in = {p, p + len, r->al};
+	rd  in = {p, p + len, r->al, r->why};
 	fld f;
 	int rv;
 	while ((rv = next_field(&in, &f)) == 1) {
@@ -735,7 +474,15 @@ static Mpstore__Txn *dec_txn(rd *r, const uint8_t *p, size_t len)
 
 Mpstore__Request *mpw_request_unpack(ProtobufCAllocator *al, size_t len, const uint8_t *data)
 {
-	rd                r = {data, data + len, al};
+	const char *why;
+	return mpw_request_decode(al, len, data, &why);
+}
+
+Mpstore__Request *mpw_request_decode(ProtobufCAllocator *al, size_t len, const uint8_t *data,
+    const char **why)
+{
+	rd                r = {data, data + len, al, why};
+	*why = "the bytes are not a valid protobuf encoding of an mpstore.Request";
 	size_t            cnt[32];
 	Mpstore__Request *m = d_begin(&r, data, len, cnt, sizeof(*m));
 	if (m == NULL)
@@ -777,12 +524,12 @@ static Mpstore__ContainerInfo *dec_info(rd *r, const uint8_t *p, size_t len)
 	if (c == NULL)
 		return NULL;
 	mpstore__container_info__init(c);
-	rd       in = {p, p + len, r->al};
+	rd       in = {p, p + len, r->al, r->why};
 	fld      f;
 	int      rv;
 	uint64_t v = 0;
 	while ((rv = next_field(&in, &f)) == 1) {
-		if (f.num >= 2 && f.num <= 8 && f.num != 5 && d_varint(&f, &v) != 0)
+		if (f.num >= 2 && f.num <= 9 && f.num != 5 && d_varint(&f, &v) != 0)
 			return NULL;
 		switch (f.num) {
 		case 1: if (d_str(r, &f, &c->name) != 0) return NULL; break;
@@ -793,6 +540,7 @@ static Mpstore__ContainerInfo *dec_info(rd *r, const uint8_t *p, size_t len)
 		case 6: c->length = (int64_t)v; break;
 		case 7: c->revision = v; break;
 		case 8: c->capacity = (int64_t)v; break;
+		case 9: c->memory = (int64_t)v; break;
 		default: break;
 		}
 	}
@@ -814,7 +562,7 @@ static Mpstore__Change *dec_change(rd *r, const uint8_t *p, size_t len)
 	mpstore__change__init(c);
 	if (d_values_init(r, &c->keys, cnt[8]) != 0 || d_values_init(r, &c->values, cnt[9]) != 0)
 		return NULL;
-	rd       in = {p, p + len, r->al};
+	rd       in = {p, p + len, r->al, r->why};
 	fld      f;
 	int      rv;
 	uint64_t v;
@@ -842,8 +590,62 @@ static Mpstore__Change *dec_change(rd *r, const uint8_t *p, size_t len)
 
 Mpstore__Change *mpw_change_unpack(ProtobufCAllocator *al, size_t len, const uint8_t *data)
 {
-	rd r = {data, data + len, al};
+	rd r = {data, data + len, al, NULL};
 	return dec_change(&r, data, len);
+}
+
+static Mpstore__Party *dec_party(rd *r, const uint8_t *p, size_t len)
+{
+	Mpstore__Party *c = a_alloc(r, sizeof(*c));
+	if (c == NULL)
+		return NULL;
+	mpstore__party__init(c);
+	rd       in = {p, p + len, r->al, r->why};
+	fld      f;
+	int      rv;
+	uint64_t v = 0;
+	while ((rv = next_field(&in, &f)) == 1) {
+		int str = f.num == 3 || f.num == 6 || f.num == 16;
+		if (f.num >= 1 && f.num <= 17 && !str && d_varint(&f, &v) != 0)
+			return NULL;
+		switch (f.num) {
+		case 1: c->conn = (uint32_t)v; break;
+		case 2: c->client_id = v; break;
+		case 3: if (d_str(r, &f, &c->name) != 0) return NULL; break;
+		case 4: c->pid = (int64_t)v; break;
+		case 5: c->peer_pid = (int64_t)v; break;
+		case 6: if (d_str(r, &f, &c->addr) != 0) return NULL; break;
+		case 7: c->age_ms = (int64_t)v; break;
+		case 8: c->idle_ms = (int64_t)v; break;
+		case 9: c->requests = v; break;
+		case 10: c->parked = (int64_t)v; break;
+		case 11: c->token = v; break;
+		case 12: c->count = (int64_t)v; break;
+		case 13: c->timeout_ms = (int64_t)v; break;
+		case 14: c->remaining_ms = (int64_t)v; break;
+		case 15: c->op = (Mpstore__OpCode)v; break;
+		case 16: if (d_str(r, &f, &c->container) != 0) return NULL; break;
+		case 17: c->kind = (Mpstore__Kind)v; break;
+		default: break;
+		}
+	}
+	return rv == 0 ? c : NULL;
+}
+
+/* a repeated Party field: an array of cnt pointers, filled in order */
+static int d_parties_init(rd *r, Mpstore__Party ***arr, size_t n)
+{
+	*arr = (Mpstore__Party **)d_array(r, n);
+	return n == 0 || *arr != NULL ? 0 : -1;
+}
+
+static int d_party_add(rd *r, const fld *f, Mpstore__Party **arr, size_t *n)
+{
+	WANT(f, WT_LEN);
+	if (arr == NULL || (arr[*n] = dec_party(r, f->d, f->len)) == NULL)
+		return -1;
+	(*n)++;
+	return 0;
 }
 
 static Mpstore__Result *dec_result(rd *r, Mpstore__Result *res, const uint8_t *p, size_t len)
@@ -856,9 +658,12 @@ static Mpstore__Result *dec_result(rd *r, Mpstore__Result *res, const uint8_t *p
 		return NULL;
 	res->containers = (Mpstore__ContainerInfo **)d_array(r, cnt[11]);
 	res->changes = (Mpstore__Change **)d_array(r, cnt[12]);
-	if ((cnt[11] && res->containers == NULL) || (cnt[12] && res->changes == NULL))
+	if ((cnt[11] && res->containers == NULL) || (cnt[12] && res->changes == NULL) ||
+	    d_parties_init(r, &res->holders, cnt[14]) != 0 ||
+	    d_parties_init(r, &res->waiters, cnt[15]) != 0 ||
+	    d_parties_init(r, &res->clients, cnt[16]) != 0)
 		return NULL;
-	rd       in = {p, p + len, r->al};
+	rd       in = {p, p + len, r->al, r->why};
 	fld      f;
 	int      rv;
 	uint64_t v;
@@ -888,6 +693,9 @@ static Mpstore__Result *dec_result(rd *r, Mpstore__Result *res, const uint8_t *p
 			if (d_info(r, &f, &res->info) != 0)
 				return NULL;
 			break;
+		case 14: if (d_party_add(r, &f, res->holders, &res->n_holders) != 0) return NULL; break;
+		case 15: if (d_party_add(r, &f, res->waiters, &res->n_waiters) != 0) return NULL; break;
+		case 16: if (d_party_add(r, &f, res->clients, &res->n_clients) != 0) return NULL; break;
 		default: break;
 		}
 	}
@@ -896,7 +704,7 @@ static Mpstore__Result *dec_result(rd *r, Mpstore__Result *res, const uint8_t *p
 
 Mpstore__Response *mpw_response_unpack(ProtobufCAllocator *al, size_t len, const uint8_t *data)
 {
-	rd                 r = {data, data + len, al};
+	rd                 r = {data, data + len, al, NULL};
 	size_t             cnt[32];
 	Mpstore__Response *m = d_begin(&r, data, len, cnt, sizeof(*m));
 	if (m == NULL)
