@@ -44,6 +44,18 @@ def source_of(tree):
     return REPO
 
 
+def sanitized(tree):
+    """Whether the build tree was configured with MPSTORE_SANITIZE=ON: its
+    libmpstore.a then needs the ASan/UBSan runtimes at link time (and
+    libasan loaded first at run time, as the tests do with LD_PRELOAD)."""
+    try:
+        with open(os.path.join(tree, "CMakeCache.txt")) as f:
+            return any(line.strip() in ("MPSTORE_SANITIZE:BOOL=ON", "MPSTORE_SANITIZE:BOOL=1")
+                       for line in f)
+    except OSError:
+        return False
+
+
 def pkg_config(*args):
     try:
         return subprocess.run(["pkg-config"] + list(args) + ["mpstore"], check=True,
@@ -53,19 +65,22 @@ def pkg_config(*args):
 
 
 def library():
-    """(include dirs, extra objects, libraries, library dirs)."""
+    """(include dirs, extra objects, libraries, library dirs, link args)."""
     tree = os.environ.get("MPSTORE_BUILD_DIR") and build_tree()
     if tree is None and pkg_config("--exists") is not None:
         cflags, libs = pkg_config("--cflags"), pkg_config("--libs")
         return ([f[2:] for f in cflags if f.startswith("-I")], [],
                 [f[2:] for f in libs if f.startswith("-l")],
-                [f[2:] for f in libs if f.startswith("-L")])
+                [f[2:] for f in libs if f.startswith("-L")], [])
     tree = tree or build_tree()
     if tree is None:
         raise SystemExit("libmpstore not found: build the repository with CMake (or set "
                          "MPSTORE_BUILD_DIR), or install it (pkg-config mpstore)")
     return ([os.path.join(source_of(tree), "clients", "c", "include")],
-            [os.path.join(tree, "clients", "c", "libmpstore.a")], ["nng", "protobuf-c"], [])
+            [os.path.join(tree, "clients", "c", "libmpstore.a")],
+            # libmpstore.a's link interface (clients/c/CMakeLists.txt, mpstore_static)
+            ["nng", "protobuf-c", "crypto"], [],
+            ["-fsanitize=address,undefined"] if sanitized(tree) else [])
 
 
 class BuildWithDaemon(build_py):
@@ -80,7 +95,7 @@ class BuildWithDaemon(build_py):
             shutil.copy2(exe, dest)
 
 
-inc, objs, libs, libdirs = library()
+inc, objs, libs, libdirs, ldflags = library()
 setup(
     name="mpstore",
     version="0.1.0",
@@ -92,7 +107,7 @@ setup(
         sources=["src/module.c", "src/client.c", "src/convert.c", "src/pending.c",
                  "src/watch.c"],
         include_dirs=inc, extra_objects=objs, libraries=libs + ["pthread"],
-        library_dirs=libdirs, extra_compile_args=["-std=c11", "-fvisibility=hidden"],
+        library_dirs=libdirs, extra_link_args=ldflags, extra_compile_args=["-std=c11", "-fvisibility=hidden"],
         define_macros=[("_POSIX_C_SOURCE", "200809L"), ("_DEFAULT_SOURCE", None)])],
     cmdclass={"build_py": BuildWithDaemon},
 )

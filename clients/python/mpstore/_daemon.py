@@ -66,7 +66,10 @@ class Daemon:
         self.dir = tempfile.mkdtemp(prefix="mpstore-")
         os.chmod(self.dir, 0o700)
         self.url = url or "ipc://%s/mpstore.ipc" % self.dir
-        self.pub = None if url else "ipc://%s/pub.ipc" % self.dir
+        # with a key the daemon publishes nothing (an unauthenticated PUB
+        # socket would hand every change to whoever connects): watches then
+        # pull changes over their own authenticated connection
+        self.pub = None if url or authkey else "ipc://%s/pub.ipc" % self.dir
         self.durability = durability or ("log" if db else "memory")
         self.db = db or (os.path.join(self.dir, "mpstore.db") if self.durability != "memory"
                          else ":memory:")
@@ -99,8 +102,9 @@ class Daemon:
         try:
             self.pid = int(line)
         except ValueError:
+            log = self.log_tail()
             self.stop()
-            raise RuntimeError("mpstored did not start: %s" % self.log_tail()) from None
+            raise RuntimeError("mpstored did not start: %s" % log) from None
         self._wait_ready(timeout)
 
     def _wait_ready(self, timeout):
@@ -111,11 +115,22 @@ class Daemon:
                 return
             except _core.Error as e:
                 err = e
-            if self.proc.poll() is not None or time.monotonic() > deadline:
+            if (self.proc.poll() is not None or not self._running()
+                    or time.monotonic() > deadline):
+                log = self.log_tail()  # before stop() removes the directory
                 self.stop()
                 raise RuntimeError("mpstored at %s did not answer (%s): %s"
-                                   % (self.url, err.args[1], self.log_tail()))
+                                   % (self.url, err.args[1], log))
             time.sleep(0.01)
+
+    def _running(self):
+        """False once mpstored has exited (a zombie under its guard, which
+        waits on its pipe before it reaps it)."""
+        try:
+            with open("/proc/%d/stat" % self.pid, "rb") as f:
+                return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+        except (OSError, IndexError):
+            return False
 
     def log_tail(self):
         try:

@@ -2,10 +2,9 @@
 
 Every test gets daemons of its own: `manager` is a private Manager per test
 module (a private mpstored in its own temporary directory, stopped by
-shutdown()); tests that need more start their own. FORK_SAFE says whether
-this libmpstore gives a forked child its own handle (probed once: a child
-forked after the parent used a handle appends to a list); tests that fork
-workers are expected to fail (mpstore.ForkError in the child) until it does.
+shutdown()); tests that need more start their own. Tests that start
+workers run under each start method, fork included (a forked child opens
+its own connection and session).
 """
 import multiprocessing
 import os
@@ -15,32 +14,7 @@ import pytest
 import mpstore
 
 
-def _probe_fork_safe():
-    m = mpstore.Manager()
-    try:
-        lst = m.list([0])
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                lst.append(1)
-                code = 0
-            except mpstore.ForkError:
-                code = 3
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        return os.waitstatus_to_exitcode(status) == 0 and lst[:] == [0, 1]
-    finally:
-        m.shutdown()
-
-
-FORK_SAFE = _probe_fork_safe()
-FORK_REASON = ("libmpstore without fork-safe handles: a child forked after its parent "
-               "used libmpstore cannot open a handle (mpstore.ForkError)")
-needs_fork_safe = pytest.mark.xfail(not FORK_SAFE, reason=FORK_REASON, strict=True)
-
-START_METHODS = [pytest.param("fork", marks=needs_fork_safe), "spawn", "forkserver"]
+START_METHODS = ["fork", "spawn", "forkserver"]
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +26,7 @@ def manager():
 
 @pytest.fixture(params=START_METHODS)
 def ctx(request):
-    """A multiprocessing context per start method (fork: expected to fail
-    until libmpstore's handles are fork-safe)."""
+    """A multiprocessing context per start method."""
     return multiprocessing.get_context(request.param)
 
 

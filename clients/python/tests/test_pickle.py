@@ -9,7 +9,7 @@ import pickle
 import pytest
 
 import mpstore
-from conftest import START_METHODS, get_while_alive, join_all, needs_fork_safe
+from conftest import START_METHODS, get_while_alive, join_all
 
 
 def test_pickle_is_a_reference(manager):
@@ -103,7 +103,6 @@ def test_proxies_through_a_queue(manager, method):
     assert [g.name for g in got] == [q.name] * 3
 
 
-@needs_fork_safe
 def test_manager_object_in_forked_child_makes_containers(manager):
     """Under fork a child may use the manager object it inherited: names
     carry the pid, so the parent's and the child's never clash."""
