@@ -422,13 +422,12 @@ for p in 10 50; do
 done
 
 log "Python: mpstore.Manager() (clients/python)"
-# forkserver until libmpstore's handles are fork-safe (docs/python.md); the
-# per-op costs do not depend on the start method
+# fork, Linux's default start method and the one Manager programs use
 PYPKG=$build/clients/python
 if [ -f "$PYPKG/mpstore/__init__.py" ]; then
 	for p in 1 4; do
 		MPSTORED=$MPSTORED PYTHONPATH=$PYPKG timeout $TMO python3 "$here/manager_bench.py" \
-			--manager mpstore --start-method forkserver -p $p -n "$N_MGR" \
+			--manager mpstore --start-method fork -p $p -n "$N_MGR" \
 			-t incr,incr_add,append,dset,dget,qput,qget,append_batch,dset_batch,qput_batch,mdget \
 			>"$res/mpstore_py_p${p}.csv"
 	done

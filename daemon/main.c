@@ -60,6 +60,9 @@ static void usage(FILE *f)
 	    "  --lease SECONDS       session lease: a silent client's locks are released\n"
 	    "                        after this long (default 10; clients ping every third)\n"
 	    "  --history N           changes kept in memory for watchers (default 100000)\n"
+	    "  --busy-poll-us US     after a lone request, keep polling this long for the\n"
+	    "                        client's next one before sleeping (default 50 with 2+\n"
+	    "                        CPUs, else 0; 0 never; docs/performance.md)\n"
 	    "\n"
 	    "Limits (each shown by `mpstore stats`; see docs/security.md):\n"
 	    "  --max-message BYTES   largest request accepted (default 16777216)\n"
@@ -299,6 +302,13 @@ static int parse_args(int argc, char **argv, mpsd_config *c)
 				return 2;
 			}
 			c->net.max_clients = (size_t)n;
+		} else if (strcmp(a, "--busy-poll-us") == 0) {
+			NEED();
+			if (parse_i64(v, &n) != 0 || n < 0 || n > 10000) {
+				fprintf(stderr, "mpstored: --busy-poll-us takes microseconds from 0 to 10000\n");
+				return 2;
+			}
+			c->net.busy_poll_us = (int)n;
 		} else if (strcmp(a, "--max-client-buffer") == 0) {
 			NEED();
 			if (parse_i64(v, &n) != 0 || n < 65536) {
@@ -531,6 +541,9 @@ int main(int argc, char **argv)
 	c->net.tls_contexts = 64;
 	c->net.max_clients = 10000;
 	c->net.max_client_buffer = 256u << 20;
+	/* polling for a client's next request pays where the client runs on
+	 * another CPU than the loop; on one CPU it would only delay the client */
+	c->net.busy_poll_us = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 50 : 0;
 	c->net.max_subscribers = 1000;
 	c->net.max_subscriber_buffer = 8u << 20;
 	c->net.subscriber_timeout_ms = 10000;

@@ -115,6 +115,7 @@ static void server(lines *l, mpsd_daemon *d, const struct rusage *ru)
 	add(l, "auth=%s", d->cfg.auth_len > 0 ? "key" : "none");
 	add(l, "durability=%s", mpsp_durability_name((mpsp_durability)d->cfg.commit.durability));
 	add(l, "database=%s", d->cfg.commit.durability == MPSD_DUR_MEMORY ? "" : d->cfg.commit.db_path);
+	add(l, "busy_poll_us=%d", d->cfg.net.busy_poll_us);
 	add(l, "readonly=%d", mpsd_commit_readonly(d->commit, &why));
 	if (why != NULL)
 		add(l, "readonly_reason=%s", why);
@@ -144,6 +145,8 @@ static void clients_etc(lines *l, mpsd_daemon *d, const mpsd_net_stats *ns, size
 	add(l, "client_buffer=%zu", ns->client_buffer);
 	add(l, "client_buffer_peak=%zu", ns->client_buffer_peak);
 	add(l, "bad_frames=%llu", (unsigned long long)ns->bad_frames);
+	add(l, "busy_polls=%llu", (unsigned long long)ns->busy_polls);
+	add(l, "busy_poll_hits=%llu", (unsigned long long)ns->busy_poll_hits);
 	add(l, "sessions=%zu", mpsd_sessions_count(d->sess));
 	add(l, "requests=%llu", (unsigned long long)d->requests);
 	add(l, "waiters=%zu", mpsd_store_nwaiters(d->st));

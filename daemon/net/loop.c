@@ -84,12 +84,51 @@ static void async_cb(uv_async_t *a)
 	mpsd_net_run_posts(a->data);
 }
 
+/* Busy polling (--busy-poll-us): a client that sends one request at a
+ * time waits for each reply, so each request finds the loop asleep and
+ * pays for waking it (and for the client's own wake-up). After an
+ * iteration that handled one request, the loop keeps polling (epoll_wait
+ * with no timeout, through an active idle handle) for up to busy_poll_us,
+ * so the client's next request is read at once. An iteration with more
+ * than one request (several clients, or pipelining) stops it: sleeping
+ * gathers more requests per wake-up there. Decided before each poll. */
+static void spin_cb(uv_idle_t *h)
+{
+	(void)h; /* its being active is what counts */
+}
+
+static void spin_decide(mpsd_net *n)
+{
+	uint64_t got = n->st.frames_in - n->spin_seen;
+	n->spin_seen = n->st.frames_in;
+	if (n->cfg.busy_poll_us <= 0)
+		return;
+	int      on = uv_is_active((uv_handle_t *)&n->spin);
+	uint64_t now = uv_hrtime();
+	if (got == 1) {
+		n->spin_last_ns = now;
+		if (on)
+			n->st.busy_poll_hits++;
+		else {
+			uv_idle_start(&n->spin, spin_cb);
+			n->st.busy_polls++;
+		}
+	} else if (on && (got > 1 ||
+	                     now - n->spin_last_ns > (uint64_t)n->cfg.busy_poll_us * 1000)) {
+		uv_idle_stop(&n->spin);
+	}
+}
+
 static void flush_cb(uv_handle_t *h)
 {
 	conn_flush_all(h->data);
 }
 
-static void prep_cb(uv_prepare_t *p) { flush_cb((uv_handle_t *)p); }
+static void prep_cb(uv_prepare_t *p)
+{
+	flush_cb((uv_handle_t *)p);
+	spin_decide(p->data);
+}
 static void check_cb(uv_check_t *c) { flush_cb((uv_handle_t *)c); }
 
 static void tick_cb(uv_timer_t *t)
@@ -125,6 +164,8 @@ int mpsd_net_open(mpsd_net **out, const mpsd_net_cfg *cfg, const mpsd_net_hooks 
 	uv_prepare_init(&n->loop, &n->prep);
 	uv_check_init(&n->loop, &n->check);
 	uv_timer_init(&n->loop, &n->tick);
+	uv_idle_init(&n->loop, &n->spin);
+	n->spin.data = n;
 	n->async.data = n->prep.data = n->check.data = n->tick.data = n;
 	uv_prepare_start(&n->prep, prep_cb);
 	uv_check_start(&n->check, check_cb);
@@ -171,6 +212,7 @@ void mpsd_net_close(mpsd_net *n)
 	uv_close((uv_handle_t *)&n->async, NULL);
 	uv_close((uv_handle_t *)&n->prep, NULL);
 	uv_close((uv_handle_t *)&n->check, NULL);
+	uv_close((uv_handle_t *)&n->spin, NULL);
 	uv_close((uv_handle_t *)&n->tick, NULL);
 	/* the closes finish in the loop (mpsd_net_run returns once every
 	 * handle, the daemon's included, is closed) or in mpsd_net_free */

@@ -100,6 +100,7 @@ typedef struct mpsd_net_cfg {
 	const char *tls_cert, *tls_key; /* PEM files for tls+tcp:// */
 	const char *tls_client_ca;      /* require client certificates signed by this CA */
 	int         tls_contexts;       /* nng REP contexts receiving at once */
+	int         busy_poll_us;       /* after a lone request, poll this long before sleeping */
 } mpsd_net_cfg;
 
 /*
@@ -168,6 +169,8 @@ typedef struct mpsd_net_stats {
 	uint64_t subscribers_dropped; /* closed for staying full */
 	uint64_t frames_in, frames_out;
 	uint64_t buffers_freed;    /* bytes of connections' read buffers given back */
+	uint64_t busy_polls;       /* times the loop kept polling instead of sleeping */
+	uint64_t busy_poll_hits;   /* requests that came while it polled */
 } mpsd_net_stats;
 void mpsd_net_stats_get(const mpsd_net *n, mpsd_net_stats *st);
 /* stats' buffers_freed alone (no walk over the connections) */

@@ -81,6 +81,9 @@ struct mpsd_net {
 	uv_async_t     async;
 	uv_prepare_t   prep;
 	uv_check_t     check;
+	uv_idle_t      spin;      /* active: the loop polls without sleeping */
+	uint64_t       spin_last_ns; /* when the last lone request came */
+	uint64_t       spin_seen; /* frames_in at the last look */
 	uv_timer_t     tick;      /* handshake deadlines, stuck subscribers */
 	mpsd_net_cfg   cfg;
 	mpsd_net_hooks hooks;

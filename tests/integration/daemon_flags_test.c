@@ -49,7 +49,8 @@ static void test_bad_flags(void **state)
 	static const char *const bad[][2] = {{"--max-memory", "lots"}, {"--max-memory", "-1"},
 	    {"--max-memory", "12Q"}, {"--max-memory", "1MB"}, {"--max-memory", "99999999999T"},
 	    {"--max-containers", "-3"}, {"--max-containers", "x"}, {"--max-elements", "1.5"},
-	    {"--backup-dir", "/nonexistent/dir"}};
+	    {"--backup-dir", "/nonexistent/dir"}, {"--busy-poll-us", "-1"},
+	    {"--busy-poll-us", "10001"}, {"--busy-poll-us", "5ms"}};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_int_equal(run((const char *const[]){mpst_mpstored_path(), bad[i][0], bad[i][1],
 		    NULL}), 2);
@@ -58,6 +59,7 @@ static void test_bad_flags(void **state)
 	assert_int_equal(run((const char *const[]){mpst_mpstored_path(), "--help", NULL}), 0);
 	assert_non_null(strstr(out, "--max-memory"));
 	assert_non_null(strstr(out, "--backup-dir"));
+	assert_non_null(strstr(out, "--busy-poll-us"));
 }
 
 static void test_bad_url(void **state)

@@ -238,6 +238,50 @@ static void test_one_wakeup_per_request(void **state)
 	close(fd);
 }
 
+/* n pings, one at a time, on one connection. */
+static void ping_n(int fd, int n)
+{
+	netu_req q;
+	netu_req_init(&q, MPSTORE__OP_CODE__OP_PING, NULL);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(call_status(fd, 1, &q), 0);
+}
+
+/* Busy polling (--busy-poll-us): after a lone request the loop polls
+ * instead of sleeping, and a client's next request that comes meanwhile
+ * counts as a hit. With the longest window (10 ms) nearly every next
+ * request of a one-at-a-time client comes within it, even on a loaded
+ * machine; with 0 the loop never polls. */
+static void test_busy_poll(void **state)
+{
+	(void)state;
+	assert_int_equal(mpst_daemon_start(&d, (const char *const[]){"--durability", "memory",
+	    "--busy-poll-us", "10000", NULL}), 0);
+	int fd = netu_open(d.url);
+	assert_true(fd >= 0);
+	const int n = 2000;
+	ping_n(fd, n);
+	assert_int_equal(netu_stat(d.url, "busy_poll_us"), 10000);
+	long long polls = netu_stat(d.url, "busy_polls");
+	long long hits = netu_stat(d.url, "busy_poll_hits");
+	print_message("busy polls %lld, requests that came while polling %lld of %d\n", polls,
+	    hits, n);
+	assert_true(polls >= 1);
+	assert_true(hits >= n / 2);
+	close(fd);
+	mpst_daemon_cleanup(&d);
+
+	assert_int_equal(mpst_daemon_start(&d, (const char *const[]){"--durability", "memory",
+	    "--busy-poll-us", "0", NULL}), 0);
+	fd = netu_open(d.url);
+	assert_true(fd >= 0);
+	ping_n(fd, n);
+	assert_int_equal(netu_stat(d.url, "busy_poll_us"), 0);
+	assert_int_equal(netu_stat(d.url, "busy_polls"), 0);
+	assert_int_equal(netu_stat(d.url, "busy_poll_hits"), 0);
+	close(fd);
+}
+
 typedef struct acker {
 	int       fd;
 	long long acked;
@@ -328,6 +372,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_protected_mode, teardown),
 	    cmocka_unit_test_teardown(test_bad_peers, teardown),
 	    cmocka_unit_test_teardown(test_one_wakeup_per_request, teardown),
+	    cmocka_unit_test_teardown(test_busy_poll, teardown),
 	    cmocka_unit_test_teardown(test_sigterm_keeps_acknowledged, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

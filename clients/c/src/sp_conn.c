@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,48 @@ mps__now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int       busy_us;
+static pthread_once_t busy_once = PTHREAD_ONCE_INIT;
+
+static void
+busy_init(void)
+{
+	const char *e = getenv("MPSTORE_BUSY_POLL_US");
+	char       *end;
+	long        v = e != NULL && *e != '\0' ? strtol(e, &end, 10) : -1;
+	if (e != NULL && *e != '\0' && *end == '\0' && v >= 0 && v <= 10000) {
+		busy_us = (int) v;
+	} else {
+		/* waiting without sleeping pays only when the daemon runs on
+		 * another CPU than this thread */
+		busy_us = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 30 : 0;
+	}
+}
+
+int
+mps__busy_poll_us(void)
+{
+	pthread_once(&busy_once, busy_init);
+	return busy_us;
+}
+
+int
+mps__sp_spin(int fd, int us)
+{
+	struct pollfd   p = {.fd = fd, .events = POLLIN};
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (poll(&p, 1, 0) != 0) {
+			return 1; /* readable, or an error the read will report */
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000000 + (t.tv_nsec - t0.tv_nsec) / 1000 >= us) {
+			return 0;
+		}
+	}
 }
 
 int64_t

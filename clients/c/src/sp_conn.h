@@ -42,6 +42,13 @@ int64_t mps__deadline(int64_t timeout_ms);
 /* Milliseconds left until deadline for poll(): -1 for none, >= 0. */
 int     mps__poll_ms(int64_t deadline);
 
+/* Busy polling for a reply: how long a caller waiting for one may poll
+ * fd without sleeping ($MPSTORE_BUSY_POLL_US, 0 to 10000; default 30 with
+ * 2+ CPUs, 0 with one), read once. mps__sp_spin polls fd for up to us
+ * microseconds; 1 as soon as it is readable, 0 when the time ran out. */
+int mps__busy_poll_us(void);
+int mps__sp_spin(int fd, int us);
+
 /*
  * Connect to a and exchange SP headers as protocol `proto` with a peer
  * that must speak `peer` (TCP_NODELAY on tcp). Returns the socket, or -1

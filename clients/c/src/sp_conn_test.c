@@ -168,6 +168,23 @@ static void test_bad_frames(void **state)
 	mps__rd_fini(&r);
 }
 
+/* mps__sp_spin: 0 after polling for the time given when nothing comes
+ * (it never returns early without data), 1 as soon as a byte is there;
+ * $MPSTORE_BUSY_POLL_US sets the budget (read once per process). */
+static void test_busy_poll(void **state)
+{
+	(void)state;
+	int64_t t0 = mps__now_ms();
+	assert_int_equal(mps__sp_spin(sv[0], 20000), 0);
+	assert_true(mps__now_ms() - t0 >= 19); /* 20 ms in whole ms, rounded down */
+	assert_int_equal(write(sv[1], "x", 1), 1);
+	assert_int_equal(mps__sp_spin(sv[0], 10000000), 1); /* not 10 s: at once */
+	setenv("MPSTORE_BUSY_POLL_US", "7", 1);
+	assert_int_equal(mps__busy_poll_us(), 7);
+	setenv("MPSTORE_BUSY_POLL_US", "0", 1);
+	assert_int_equal(mps__busy_poll_us(), 7); /* read once */
+}
+
 static void test_addr(void **state)
 {
 	(void)state;
@@ -195,6 +212,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_split_and_batched, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_big_body, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_frames, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_busy_poll, setup, teardown),
 	    cmocka_unit_test(test_addr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -82,6 +82,8 @@ struct mps__sp {
 	int64_t         retry_at;
 	int             backoff_ms;
 	mps__rd         rd;        /* the leader's */
+	int             spin_ok;   /* the last busy poll saw the reply come */
+	unsigned        spin_skips; /* waits without one since it did not */
 	mps_err       (*on_connect)(void *arg, int fd, int ipc, int64_t deadline, char *why,
 	                  size_t len);
 	void           *on_connect_arg;
