@@ -4,15 +4,15 @@
  *
  * Model: CLIENTS logical clients each keep PIPELINE ops in flight until
  * REQUESTS ops (in total, per test) are done.
- *  - default: all clients in this process, on one libmpstore handle (one nng
- *    REQ socket, a context per request), driven by mps_batch_submit
- *    callbacks: the pattern NNG-PERFORMANCE.md found cheapest, and what
- *    redis-benchmark's single event loop does. --threads T spreads the
- *    clients over T threads, each with its own handle.
+ *  - default: all clients in this process, on one libmpstore handle (one
+ *    connection, requests told apart by their SP request ids), driven by
+ *    mps_batch_submit callbacks, as redis-benchmark's single event loop
+ *    drives its clients. --threads T spreads the clients over T threads,
+ *    each with its own handle.
  *  - --sync: each client is an OS thread making blocking calls
- *    (mps_batch_exec) on one shared handle.
+ *    (mps_batch_exec; --calls: mps_exec_op) on one shared handle.
  *  - --procs: each client is a forked process with its own handle (forked
- *    before this process opens any: nng is not fork-safe).
+ *    before this process opens any, so every child's handle is new).
  * -P N: --pmode batch (default) sends N ops in one request, as
  * redis-benchmark -P does; --pmode async keeps N one-op requests in flight.
  * A txn is one request, so txn always pipelines as async.

@@ -285,12 +285,12 @@ def main():
              "current by the watch, consistent at the mirror's revision, no request per "
              "read); Manager's `dget` is a round trip to its server each time.")
     L.append("")
-    L.append("One op per round trip, both are bound by the transport: an nng round trip "
-             "(about 8 thread hops per request in nng 1.5.2, see the echo rows) costs about "
-             "what Manager's pickle-over-socket round trip costs, so `--procs` without "
-             "batching is level with Manager except where Manager needs several round trips "
-             "(`incr` under its Lock). With 16 ops per request, which a Manager proxy cannot "
-             "do, each process gets the throughput the target asks for.")
+    L.append("One op per round trip, each side is bound by its round trip: mpstore's is one "
+             "write and one read on each side, with both sides busy-polling briefly instead of "
+             "sleeping (docs/performance.md, \"Busy polling\"); Manager's is a pickle over a "
+             "socket to a Python thread. Manager's `incr` needs four round trips under its "
+             "Lock. With 16 ops per request, which a Manager proxy cannot do, each process "
+             "gets far more.")
     L.append("")
     L.append("Manager `incr` is `with lock: v.value += 1` (a Manager Lock and Value: the "
              "atomic increment mpstore's `incr` gives); `append`, `dset`/`dget`, `qput`/`qget` "
