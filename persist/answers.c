@@ -249,9 +249,11 @@ typedef struct ans_vec {
 
 static const char *row_answers(const uint8_t *b, size_t len, ans_vec *v)
 {
-	const uint8_t *end = b + len;
 	v->n = 0;
-	while (b != NULL && b < end) {
+	if (b == NULL || len == 0)
+		return NULL; /* SQLite gives an empty blob as NULL */
+	const uint8_t *end = b + len;
+	while (b < end) {
 		if (v->n == v->cap) {
 			size_t       cap = v->cap ? v->cap * 2 : 64;
 			mpsp_answer *a = realloc(v->a, cap * sizeof(*a));
