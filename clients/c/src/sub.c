@@ -13,6 +13,7 @@ mps__sub_topics_init(mps__sub *s, const uint8_t *const *topics, const size_t *tl
 	s->topics  = calloc((size_t) n + 1, sizeof(*s->topics));
 	s->tlen    = calloc((size_t) n + 1, sizeof(*s->tlen));
 	s->ntopics = 0;
+	s->intr_fd = -1;
 	if (s->topics == NULL || s->tlen == NULL) {
 		return -1;
 	}

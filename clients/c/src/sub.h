@@ -28,6 +28,7 @@ struct mps__sub {
 	const uint8_t    **topics;  /* subscribed prefixes */
 	size_t            *tlen;
 	int                ntopics;
+	int                intr_fd; /* -1, or readable: recv returns 0 at once (stop) */
 };
 
 /* Subscribe to o->url with the given prefixes (copied). Connected when

@@ -71,6 +71,27 @@ dial(subsp *s, int64_t deadline)
 	mps__rd_reset(&s->rd);
 }
 
+/* Wait until fd (-1: none) is readable, deadline passes, or intr_fd
+ * (-1: none) is readable: 1 for fd, 0 otherwise. */
+static int
+wait_in(int fd, int intr_fd, int64_t deadline)
+{
+	if (intr_fd < 0 && fd >= 0) {
+		return mps__sp_wait(fd, POLLIN, deadline);
+	}
+	struct pollfd p[2] = {{.fd = intr_fd, .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+	for (;;) {
+		int rv = poll(p, fd >= 0 ? 2 : 1, mps__poll_ms(deadline));
+		if (rv < 0 && errno == EINTR) {
+			continue;
+		}
+		if (rv <= 0 || p[0].revents != 0) {
+			return 0;
+		}
+		return 1;
+	}
+}
+
 static int
 subsp_recv(mps__sub *b, int64_t deadline, const uint8_t **data, size_t *len)
 {
@@ -85,7 +106,11 @@ subsp_recv(mps__sub *b, int64_t deadline, const uint8_t **data, size_t *len)
 				 * caller asks again at once) */
 				int64_t until = deadline >= 0 && deadline < s->retry_at ? deadline
 				                                                        : s->retry_at;
-				int64_t left  = until - mps__now_ms();
+				if (b->intr_fd >= 0) {
+					wait_in(-1, b->intr_fd, until);
+					return 0;
+				}
+				int64_t left = until - mps__now_ms();
 				if (left > 0) {
 					struct timespec ts = {(time_t) (left / 1000),
 					    (long) (left % 1000) * 1000000L};
@@ -112,7 +137,7 @@ subsp_recv(mps__sub *b, int64_t deadline, const uint8_t **data, size_t *len)
 			s->retry_at = mps__now_ms() + SUB_BACKOFF_MAX_MS;
 			continue;
 		}
-		if (mps__sp_wait(s->fd, POLLIN, deadline) == 0) {
+		if (wait_in(s->fd, b->intr_fd, deadline) == 0) {
 			return 0;
 		}
 		if (mps__rd_fill(&s->rd, s->fd) < 0) {

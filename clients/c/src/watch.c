@@ -19,7 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sp_conn.h"
 #include "watch_int.h"
@@ -329,6 +331,7 @@ mps_watch(mps_client *c, const char *what, const mps_watch_opts *opts, mps_watch
 	if (w == NULL) {
 		return mps__fail(MPS_ERR_NOMEM, "out of memory");
 	}
+	w->intr_fd = -1;
 	pthread_mutex_init(&w->smtx, NULL);
 	atomic_init(&w->stop, 0);
 	atomic_init(&w->in_engine, 0);
@@ -397,6 +400,11 @@ mps_watch(mps_client *c, const char *what, const mps_watch_opts *opts, mps_watch
 	w->fk          = (mps__forkable){NULL, NULL, fk_prepare, fk_parent, fk_child, w};
 	mps__fork_register(&w->fk);
 	if (w->cb != NULL) {
+		if (w->sub != NULL) {
+			/* mps_unwatch ends a receive at once, not at its slice's end */
+			w->intr_fd       = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+			w->sub->intr_fd  = w->intr_fd;
+		}
 		if (pthread_create(&w->thr, NULL, watch_main, w) != 0) {
 			e = mps__fail(MPS_ERR_NOMEM, "cannot start the watch thread");
 			goto fail;
@@ -494,8 +502,17 @@ mps_unwatch(mps_watcher *w)
 	mps__fork_unregister(&w->fk);
 	atomic_store(&w->stop, 1);
 	if (w->thr_running) {
-		pthread_join(w->thr, NULL); /* its receive ends within W_RECV_SLICE_MS */
+		if (w->intr_fd >= 0) {
+			uint64_t one = 1;
+			ssize_t  rv  = write(w->intr_fd, &one, sizeof(one));
+			(void) rv; /* if not, its receive ends within W_RECV_SLICE_MS */
+		}
+		pthread_join(w->thr, NULL);
 		w->thr_running = 0;
+	}
+	if (w->intr_fd >= 0) {
+		close(w->intr_fd);
+		w->intr_fd = -1;
 	}
 	mps__wfd_close(w);
 	if (w->orphan) {

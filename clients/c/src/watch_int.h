@@ -70,6 +70,7 @@ struct mps_watcher {
 	void        *cb_arg;
 	pthread_t    thr;
 	int          thr_running;
+	int          intr_fd;     /* eventfd that ends the thread's receive at mps_unwatch */
 	int          orphan;   /* a callback watch in a forked child: its thread stayed */
 	atomic_int   stop;
 	atomic_int   in_engine; /* a thread is inside mps_watch_next */
