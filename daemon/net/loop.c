@@ -88,7 +88,7 @@ static void async_cb(uv_async_t *a)
  * time waits for each reply, so each request finds the loop asleep and
  * pays for waking it (and for the client's own wake-up). After an
  * iteration that handled one request, the loop keeps polling (epoll_wait
- * with no timeout, through an active idle handle) for up to busy_poll_us,
+ * with a zero timeout, through an active idle handle) for up to busy_poll_us,
  * so the client's next request is read at once. An iteration with more
  * than one request (several clients, or pipelining) stops it: sleeping
  * gathers more requests per wake-up there. Decided before each poll. */
